@@ -1,0 +1,111 @@
+"""Ed25519 keys, key ids and domain-separated signatures.
+
+Every signature is over a context label followed by the exact bytes shipped, so a signature
+made for one purpose (an envelope header) can never be replayed as another (a hub stamp).
+`cryptography` errors are wrapped at this boundary; verification returns a bool only where a
+caller decides what a failure means, and fails closed on empty input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+ENVELOPE_CONTEXT = b"truc.v1/envelope\n"
+STAMP_CONTEXT = b"truc.v1/stamp\n"
+RECEIPT_CONTEXT = b"truc.v1/receipt\n"
+
+_DEMO_BANNER = (
+    "# DEMO KEY for a demo agency of Truc. Generated on first run; never use it in production.\n"
+)
+
+
+class CryptoError(Exception):
+    """Root of this module's errors: unreadable or unusable key material."""
+
+
+def key_id(name: str, public_key: bytes) -> str:
+    """C2SP-style key id, hex: SHA-256(name || 0x0A || 0x01 || public key)[:4]."""
+    digest = hashlib.sha256(name.encode() + b"\n" + b"\x01" + public_key).digest()
+    return digest[:4].hex()
+
+
+@dataclass(frozen=True)
+class Signer:
+    """A named Ed25519 private key that signs with a context label."""
+
+    name: str
+    private_key: Ed25519PrivateKey
+
+    @property
+    def public_key(self) -> bytes:
+        return self.private_key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+
+    @property
+    def key_id(self) -> str:
+        return key_id(self.name, self.public_key)
+
+    def sign(self, context: bytes, data: bytes) -> bytes:
+        return self.private_key.sign(context + data)
+
+    def sign_raw(self, message: bytes) -> bytes:
+        """Sign without a context (for C2SP notes, whose format fixes the signed bytes)."""
+        return self.private_key.sign(message)
+
+    @classmethod
+    def generate(cls, name: str) -> Signer:
+        return cls(name, Ed25519PrivateKey.generate())
+
+
+def verify(public_key: bytes, context: bytes, data: bytes, signature: bytes) -> bool:
+    """True only for a valid signature by `public_key` over context || data."""
+    if len(public_key) != 32 or len(signature) != 64:
+        return False
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, context + data)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def verify_raw(public_key: bytes, message: bytes, signature: bytes) -> bool:
+    return verify(public_key, b"", message, signature)
+
+
+def load_or_create_key(path: Path, name: str, *, demo: bool) -> Signer:
+    """Load a PEM private key, creating it (0600) when missing. Demo keys carry a banner."""
+    if path.exists():
+        return load_key(path, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    signer = Signer.generate(name)
+    pem = signer.private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        if demo:
+            handle.write(_DEMO_BANNER.encode())
+        handle.write(pem)
+    return signer
+
+
+def load_key(path: Path, name: str) -> Signer:
+    try:
+        data = path.read_bytes()
+        start = data.find(b"-----BEGIN")
+        key = serialization.load_pem_private_key(data[max(start, 0) :], password=None)
+    except (OSError, ValueError, TypeError) as error:
+        raise CryptoError(f"cannot read private key {path}: {error}") from error
+    if not isinstance(key, Ed25519PrivateKey):
+        raise CryptoError(f"{path} is not an Ed25519 private key")
+    return Signer(name, key)

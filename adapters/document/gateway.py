@@ -1,0 +1,245 @@
+"""The NATS side of a document adapter: sign and publish what the member sends, take in and
+verify what the hub routes to it, and keep the hub's receipts.
+
+Sending is at-least-once with an idempotent hub: the signed envelope is stored in the mailbox
+before it is published, and anything the hub has not answered is published again (same bytes,
+same Nats-Msg-Id) when the adapter starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+
+from adapters.crypto import Signer
+from adapters.document.mailbox import Mailbox
+from adapters.envelope import EnvelopeError, open_receipt, open_routed, seal
+from adapters.nats.jetstream import pull_loop
+from adapters.pb.truc.v1 import envelope_pb2
+from hub import subjects
+from hub.errors import MalformedMessage
+from hub.model import AttachmentDigest, Kind
+from hub.ports import Clock
+
+log = logging.getLogger(__name__)
+
+
+class DocumentGateway:
+    def __init__(
+        self,
+        *,
+        member: str,
+        signer: Signer,
+        hub_public_key: bytes,
+        nc: NATS,
+        mailbox: Mailbox,
+        clock: Clock,
+    ) -> None:
+        self.member = member
+        self._signer = signer
+        self._hub_key = hub_public_key
+        self._nc = nc
+        self._js: JetStreamContext = nc.jetstream()
+        self.mailbox = mailbox
+        self._clock = clock
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._waiters: dict[str, list[asyncio.Future[envelope_pb2.Receipt]]] = {}
+        self.arrivals = asyncio.Condition()
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        deliveries = await self._js.pull_subscribe_bind(
+            durable=subjects.delivery_consumer(self.member), stream=subjects.OUT_STREAM
+        )
+        receipts = await self._js.pull_subscribe_bind(
+            durable=subjects.receipt_consumer(self.member), stream=subjects.OUT_STREAM
+        )
+        self._tasks = [
+            asyncio.create_task(
+                pull_loop(
+                    deliveries,
+                    self._on_deliveries,
+                    self._stop,
+                    batch=64,
+                    name=f"{self.member} deliveries",
+                    auto_ack=False,
+                )
+            ),
+            asyncio.create_task(
+                pull_loop(
+                    receipts,
+                    self._on_receipts,
+                    self._stop,
+                    batch=256,
+                    name=f"{self.member} receipts",
+                    auto_ack=False,
+                )
+            ),
+        ]
+        for row in self.mailbox.unconfirmed():
+            await self._publish(row.message_id, row.envelope)
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, 5)
+        self._tasks = []
+        async with self.arrivals:
+            self.arrivals.notify_all()
+
+    # -- sending ----------------------------------------------------------------------------
+
+    async def send(
+        self,
+        *,
+        kind: Kind,
+        recipients: Sequence[str],
+        document_id: str,
+        payload: bytes,
+        message_id: str | None = None,
+        attachments: Sequence[AttachmentDigest] = (),
+    ) -> str:
+        """Sign, keep, publish; return once JetStream stored the message. Safe to retry with
+        the same message id: the stored bytes are published again, not signed anew."""
+        if message_id is not None:
+            previous = self.mailbox.sent(message_id)
+            if previous is not None:
+                await self._publish(message_id, previous.envelope)
+                return message_id
+        message_id, envelope = seal(
+            self._signer,
+            kind=kind,
+            recipients=recipients,
+            document_id=document_id,
+            payload=payload,
+            signed_at_ms=self._clock.now_ms(),
+            message_id=message_id,
+            attachments=attachments,
+        )
+        self.mailbox.store_sent(
+            message_id=message_id,
+            document_id=document_id,
+            kind=kind.value,
+            recipients=tuple(recipients),
+            envelope=envelope,
+            payload=payload,
+            created_at_ms=self._clock.now_ms(),
+        )
+        await self._publish(message_id, envelope)
+        return message_id
+
+    async def _publish(self, message_id: str, envelope: bytes) -> None:
+        await self._js.publish(
+            subjects.inbound(self.member), envelope, headers={"Nats-Msg-Id": message_id}
+        )
+
+    async def wait_receipt(self, message_id: str, within: float) -> envelope_pb2.Receipt | None:
+        """The hub's verdict on one of our messages, or None if none came in time."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[envelope_pb2.Receipt] = loop.create_future()
+        self._waiters.setdefault(message_id, []).append(future)
+        try:
+            row = self.mailbox.sent(message_id)
+            if row is not None and row.accepted is not None:
+                return envelope_pb2.Receipt(
+                    message_id=message_id,
+                    document_id=row.document_id,
+                    accepted=row.accepted,
+                    ledger_position=row.ledger_position or 0,
+                    reject_code=row.reject_code or "",
+                    reject_reason=row.reject_reason or "",
+                )
+            try:
+                return await asyncio.wait_for(future, within)
+            except TimeoutError:
+                return None
+        finally:
+            waiters = self._waiters.get(message_id, [])
+            if future in waiters:
+                waiters.remove(future)
+            if not waiters:
+                self._waiters.pop(message_id, None)
+
+    async def acknowledge(self, delivery_id: int) -> bool | None:
+        """The agency system took an item: mark it, and prove delivery to the hub (signed).
+
+        Returns None for an unknown delivery id, False when it was already acknowledged.
+        """
+        row = self.mailbox.inbox_item(delivery_id)
+        if row is None:
+            return None
+        first = self.mailbox.acknowledge(delivery_id, self._clock.now_ms())
+        if first and row.kind == Kind.DOCUMENT.value:
+            payload = envelope_pb2.Delivery(
+                message_id=row.message_id, delivered_at_ms=self._clock.now_ms()
+            ).SerializeToString(deterministic=True)
+            await self.send(
+                kind=Kind.DELIVERY,
+                recipients=[row.sender],
+                document_id=row.document_id,
+                payload=payload,
+            )
+        return first
+
+    # -- receiving --------------------------------------------------------------------------
+
+    async def _on_deliveries(self, msgs: list[Msg]) -> None:
+        stored = False
+        for msg in msgs:
+            try:
+                verified = open_routed(
+                    msg.data, hub_public_key=self._hub_key, recipient=self.member
+                )
+            except (EnvelopeError, MalformedMessage) as error:
+                # Not from the hub, or altered on the way: never hand it to the agency system.
+                log.error("%s: refused a routed message: %s", self.member, error)
+                await msg.term()
+                continue
+            header = verified.opened.header
+            stored |= self.mailbox.store_received(
+                message_id=header.message_id,
+                kind=header.kind.value,
+                document_id=header.document_id,
+                sender=header.sender,
+                ledger_position=verified.stamp.ledger_position,
+                received_at_ms=self._clock.now_ms(),
+                routed=verified.routed_bytes,
+            )
+            await msg.ack()
+        if stored:
+            async with self.arrivals:
+                self.arrivals.notify_all()
+
+    async def _on_receipts(self, msgs: list[Msg]) -> None:
+        for msg in msgs:
+            try:
+                receipt = open_receipt(msg.data, hub_public_key=self._hub_key)
+            except (EnvelopeError, MalformedMessage) as error:
+                log.error("%s: refused a receipt: %s", self.member, error)
+                await msg.term()
+                continue
+            if receipt.delivered_to:
+                self.mailbox.record_delivery(
+                    receipt.message_id, receipt.delivered_to, receipt.ledger_position
+                )
+            else:
+                self.mailbox.record_receipt(
+                    receipt.message_id,
+                    accepted=receipt.accepted,
+                    position=receipt.ledger_position,
+                    code=receipt.reject_code,
+                    reason=receipt.reject_reason,
+                )
+                for future in self._waiters.get(receipt.message_id, []):
+                    if not future.done():
+                        future.set_result(receipt)
+            await msg.ack()

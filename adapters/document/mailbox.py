@@ -1,0 +1,262 @@
+"""The adapter's own durable store: what its member sent, received and acknowledged.
+
+A message is acknowledged to NATS only once it is here, and handed to the agency system from
+here, so a crash between the two loses nothing and a NATS redelivery is dropped by the unique
+message id instead of reaching the agency twice.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS inbox (
+    delivery_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    document_id TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    ledger_position INTEGER NOT NULL,
+    received_at_ms INTEGER NOT NULL,
+    routed BLOB NOT NULL,
+    acknowledged_at_ms INTEGER
+);
+CREATE INDEX IF NOT EXISTS inbox_document ON inbox(document_id);
+CREATE TABLE IF NOT EXISTS sent (
+    message_id TEXT PRIMARY KEY,
+    document_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    recipients TEXT NOT NULL,
+    envelope BLOB NOT NULL,
+    payload BLOB NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    accepted INTEGER,
+    ledger_position INTEGER,
+    reject_code TEXT,
+    reject_reason TEXT
+);
+CREATE INDEX IF NOT EXISTS sent_document ON sent(document_id);
+CREATE TABLE IF NOT EXISTS deliveries (
+    message_id TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    ledger_position INTEGER NOT NULL,
+    PRIMARY KEY (message_id, recipient)
+);
+"""
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    delivery_id: int
+    message_id: str
+    kind: str
+    document_id: str
+    sender: str
+    ledger_position: int
+    received_at_ms: int
+    routed: bytes
+    acknowledged: bool
+
+
+@dataclass(frozen=True)
+class SentRow:
+    message_id: str
+    document_id: str
+    kind: str
+    recipients: tuple[str, ...]
+    envelope: bytes
+    payload: bytes
+    accepted: bool | None
+    ledger_position: int | None
+    reject_code: str | None
+    reject_reason: str | None
+
+
+class Mailbox:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.Lock()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- inbox ------------------------------------------------------------------------------
+
+    def store_received(
+        self,
+        *,
+        message_id: str,
+        kind: str,
+        document_id: str,
+        sender: str,
+        ledger_position: int,
+        received_at_ms: int,
+        routed: bytes,
+    ) -> bool:
+        """Keep a verified routed message; False when it was already here (a redelivery)."""
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO inbox (message_id, kind, document_id, sender,"
+                " ledger_position, received_at_ms, routed) VALUES (?,?,?,?,?,?,?)",
+                (message_id, kind, document_id, sender, ledger_position, received_at_ms, routed),
+            )
+            return cursor.rowcount == 1
+
+    def inbox(self, *, after: int = 0, include_acknowledged: bool = False) -> list[InboxRow]:
+        sql = "SELECT * FROM inbox WHERE delivery_id > ?"
+        if not include_acknowledged:
+            sql += " AND acknowledged_at_ms IS NULL"
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY delivery_id", (after,)).fetchall()
+        return [_inbox_row(r) for r in rows]
+
+    def inbox_item(self, delivery_id: int) -> InboxRow | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM inbox WHERE delivery_id = ?", (delivery_id,)
+            ).fetchone()
+        return _inbox_row(row) if row else None
+
+    def acknowledge(self, delivery_id: int, now_ms: int) -> bool:
+        """Mark an item taken by the agency system; False when it already was."""
+        with self._tx() as db:
+            cursor = db.execute(
+                "UPDATE inbox SET acknowledged_at_ms = ? WHERE delivery_id = ?"
+                " AND acknowledged_at_ms IS NULL",
+                (now_ms, delivery_id),
+            )
+            return cursor.rowcount == 1
+
+    def received_for(self, document_id: str) -> list[InboxRow]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM inbox WHERE document_id = ? ORDER BY delivery_id", (document_id,)
+            ).fetchall()
+        return [_inbox_row(r) for r in rows]
+
+    # -- sent -------------------------------------------------------------------------------
+
+    def store_sent(
+        self,
+        *,
+        message_id: str,
+        document_id: str,
+        kind: str,
+        recipients: tuple[str, ...],
+        envelope: bytes,
+        payload: bytes,
+        created_at_ms: int,
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO sent (message_id, document_id, kind, recipients, envelope,"
+                " payload, created_at_ms) VALUES (?,?,?,?,?,?,?)",
+                (
+                    message_id,
+                    document_id,
+                    kind,
+                    json.dumps(recipients),
+                    envelope,
+                    payload,
+                    created_at_ms,
+                ),
+            )
+
+    def sent(self, message_id: str) -> SentRow | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM sent WHERE message_id = ?", (message_id,)
+            ).fetchone()
+        return _sent_row(row) if row else None
+
+    def sent_for(self, document_id: str) -> list[SentRow]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM sent WHERE document_id = ? ORDER BY created_at_ms", (document_id,)
+            ).fetchall()
+        return [_sent_row(r) for r in rows]
+
+    def unconfirmed(self) -> list[SentRow]:
+        """Sent messages the hub has not answered yet (to publish again after a crash)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM sent WHERE accepted IS NULL ORDER BY created_at_ms"
+            ).fetchall()
+        return [_sent_row(r) for r in rows]
+
+    def record_receipt(
+        self, message_id: str, *, accepted: bool, position: int, code: str, reason: str
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE sent SET accepted = ?, ledger_position = ?, reject_code = ?,"
+                " reject_reason = ? WHERE message_id = ?",
+                (int(accepted), position, code, reason, message_id),
+            )
+
+    def record_delivery(self, message_id: str, recipient: str, position: int) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO deliveries VALUES (?,?,?)", (message_id, recipient, position)
+            )
+
+    def deliveries(self, message_id: str) -> list[tuple[str, int]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT recipient, ledger_position FROM deliveries WHERE message_id = ?",
+                (message_id,),
+            ).fetchall()
+        return [(r["recipient"], r["ledger_position"]) for r in rows]
+
+
+def _inbox_row(row: sqlite3.Row) -> InboxRow:
+    return InboxRow(
+        delivery_id=row["delivery_id"],
+        message_id=row["message_id"],
+        kind=row["kind"],
+        document_id=row["document_id"],
+        sender=row["sender"],
+        ledger_position=row["ledger_position"],
+        received_at_ms=row["received_at_ms"],
+        routed=row["routed"],
+        acknowledged=row["acknowledged_at_ms"] is not None,
+    )
+
+
+def _sent_row(row: sqlite3.Row) -> SentRow:
+    accepted = row["accepted"]
+    return SentRow(
+        message_id=row["message_id"],
+        document_id=row["document_id"],
+        kind=row["kind"],
+        recipients=tuple(json.loads(row["recipients"])),
+        envelope=row["envelope"],
+        payload=row["payload"],
+        accepted=None if accepted is None else bool(accepted),
+        ledger_position=row["ledger_position"],
+        reject_code=row["reject_code"],
+        reject_reason=row["reject_reason"],
+    )

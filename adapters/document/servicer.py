@@ -1,0 +1,294 @@
+"""gRPC DocumentExchange: what a member's agency system calls on its own adapter.
+
+Every refusal is a gRPC status naming the field and the reason; the hub's own refusals
+(received as signed receipts) map to the same codes, so an integrator sees one vocabulary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import uuid
+from collections.abc import AsyncIterator
+
+import grpc
+
+from adapters.document.gateway import DocumentGateway
+from adapters.document.mailbox import InboxRow
+from adapters.document.validation import validate_document
+from adapters.envelope import (
+    STATUS_CODES,
+    open_envelope,
+    parse_delivery,
+    parse_document,
+    parse_status,
+)
+from adapters.pb.truc.v1 import document_pb2, envelope_pb2, exchange_pb2, exchange_pb2_grpc
+from hub.errors import MalformedMessage
+from hub.model import AttachmentDigest, Kind
+from ledger.agency import is_valid_code
+
+RECEIPT_TIMEOUT = 15.0
+
+# The hub's refusal codes, as gRPC status codes.
+REJECT_STATUS: dict[str, grpc.StatusCode] = {
+    "malformed": grpc.StatusCode.INVALID_ARGUMENT,
+    "invalid_payload": grpc.StatusCode.INVALID_ARGUMENT,
+    "missing_field": grpc.StatusCode.INVALID_ARGUMENT,
+    "unknown_status": grpc.StatusCode.INVALID_ARGUMENT,
+    "sender_mismatch": grpc.StatusCode.UNAUTHENTICATED,
+    "unknown_sender": grpc.StatusCode.UNAUTHENTICATED,
+    "unknown_key": grpc.StatusCode.UNAUTHENTICATED,
+    "key_revoked": grpc.StatusCode.UNAUTHENTICATED,
+    "key_not_valid": grpc.StatusCode.UNAUTHENTICATED,
+    "bad_signature": grpc.StatusCode.UNAUTHENTICATED,
+    "signed_in_future": grpc.StatusCode.INVALID_ARGUMENT,
+    "route_not_allowed": grpc.StatusCode.PERMISSION_DENIED,
+    "unknown_member": grpc.StatusCode.NOT_FOUND,
+    "unknown_document": grpc.StatusCode.NOT_FOUND,
+    "not_a_recipient": grpc.StatusCode.PERMISSION_DENIED,
+    "duplicate_document_id": grpc.StatusCode.ALREADY_EXISTS,
+    "illegal_transition": grpc.StatusCode.FAILED_PRECONDITION,
+    "status_not_allowed": grpc.StatusCode.FAILED_PRECONDITION,
+}
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
+
+
+class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
+    def __init__(self, gateway: DocumentGateway) -> None:
+        self._gateway = gateway
+
+    async def SendDocument(
+        self, request: exchange_pb2.SendDocumentRequest, context: grpc.aio.ServicerContext
+    ) -> exchange_pb2.SendDocumentResponse:
+        recipients = list(request.recipients)
+        try:
+            _check_recipients(recipients, self._gateway.member)
+            validate_document(request.document)
+            if request.document_id and not _is_uuid(request.document_id):
+                raise MalformedMessage("document_id", "must be a lowercase UUID")
+            if request.message_id and not _is_uuid(request.message_id):
+                raise MalformedMessage("message_id", "must be a lowercase UUID")
+        except MalformedMessage as error:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+        document_id = request.document_id or str(uuid.uuid4())
+        payload = request.document.SerializeToString(deterministic=True)
+        attachments = [
+            AttachmentDigest(a.name, hashlib.sha256(a.content).digest(), len(a.content))
+            for a in request.document.attachments
+        ]
+        message_id = await self._send(
+            context,
+            kind=Kind.DOCUMENT,
+            recipients=recipients,
+            document_id=document_id,
+            payload=payload,
+            message_id=request.message_id or None,
+            attachments=attachments,
+        )
+        position, recorded = 0, False
+        if request.wait_for_receipt:
+            position = await self._await_receipt(context, message_id)
+            recorded = True
+        return exchange_pb2.SendDocumentResponse(
+            document_id=document_id,
+            message_id=message_id,
+            ledger_position=position,
+            recorded=recorded,
+        )
+
+    async def UpdateStatus(
+        self, request: exchange_pb2.UpdateStatusRequest, context: grpc.aio.ServicerContext
+    ) -> exchange_pb2.UpdateStatusResponse:
+        if request.status_code not in STATUS_CODES:
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"status_code: {request.status_code!r} is not one of {sorted(STATUS_CODES)}",
+            )
+        if request.status_code == "02" and not request.description.strip():
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "description: a rejection (02) must give the reason",
+            )
+        counterparts = self._counterparts(request.document_id, request.status_code)
+        if not counterparts:
+            await context.abort(
+                grpc.StatusCode.NOT_FOUND,
+                f"document_id: {request.document_id} was neither sent nor received here",
+            )
+        status = document_pb2.StatusUpdate(
+            document_id=request.document_id,
+            status_code=request.status_code,
+            description=request.description,
+            staff=request.staff,
+            timestamp_ms=self._gateway._clock.now_ms(),
+        )
+        message_id = await self._send(
+            context,
+            kind=Kind.STATUS,
+            recipients=counterparts,
+            document_id=request.document_id,
+            payload=status.SerializeToString(deterministic=True),
+        )
+        position, recorded = 0, False
+        if request.wait_for_receipt:
+            position = await self._await_receipt(context, message_id)
+            recorded = True
+        return exchange_pb2.UpdateStatusResponse(
+            message_id=message_id, ledger_position=position, recorded=recorded
+        )
+
+    def _counterparts(self, document_id: str, status_code: str) -> list[str]:
+        """Who a status goes to: the sender of a received document, or (13) our recipients."""
+        mailbox = self._gateway.mailbox
+        if status_code == "13":
+            for row in mailbox.sent_for(document_id):
+                if row.kind == Kind.DOCUMENT.value:
+                    return list(row.recipients)
+            return []
+        for item in mailbox.received_for(document_id):
+            if item.kind == Kind.DOCUMENT.value:
+                return [item.sender]
+        return []
+
+    async def Inbox(
+        self, request: exchange_pb2.InboxRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[exchange_pb2.InboxItem]:
+        gateway = self._gateway
+        last = 0
+        while True:
+            rows = gateway.mailbox.inbox(
+                after=last, include_acknowledged=request.include_acknowledged
+            )
+            for row in rows:
+                last = row.delivery_id
+                yield _inbox_item(row)
+            if not request.follow:
+                return
+            async with gateway.arrivals:
+                # Wake on a new arrival, or re-check every few seconds (also notices shutdown).
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(gateway.arrivals.wait(), 5.0)
+
+    async def AckInbox(
+        self, request: exchange_pb2.AckInboxRequest, context: grpc.aio.ServicerContext
+    ) -> exchange_pb2.AckInboxResponse:
+        first = await self._gateway.acknowledge(request.delivery_id)
+        if first is None:
+            await context.abort(
+                grpc.StatusCode.NOT_FOUND, f"delivery_id: no inbox item {request.delivery_id}"
+            )
+        return exchange_pb2.AckInboxResponse(already_acknowledged=not first)
+
+    async def GetDocument(
+        self, request: exchange_pb2.GetDocumentRequest, context: grpc.aio.ServicerContext
+    ) -> exchange_pb2.DocumentRecord:
+        mailbox = self._gateway.mailbox
+        record = exchange_pb2.DocumentRecord(document_id=request.document_id)
+        for sent in mailbox.sent_for(request.document_id):
+            if sent.kind == Kind.DOCUMENT.value:
+                record.direction = "sent"
+                record.sender = self._gateway.member
+                record.recipients.extend(sent.recipients)
+                record.document.ParseFromString(sent.payload)
+            elif sent.kind == Kind.STATUS.value:
+                status = document_pb2.StatusUpdate.FromString(sent.payload)
+                record.statuses.append(_status_record(self._gateway.member, status))
+        for item in mailbox.received_for(request.document_id):
+            opened = open_envelope(_envelope_of(item))
+            if item.kind == Kind.DOCUMENT.value:
+                record.direction = "received"
+                record.sender = item.sender
+                record.recipients.extend(opened.header.recipients)
+                record.document.CopyFrom(parse_document(opened))
+            elif item.kind == Kind.STATUS.value:
+                record.statuses.append(_status_record(item.sender, parse_status(opened)))
+        if not record.direction:
+            await context.abort(
+                grpc.StatusCode.NOT_FOUND,
+                f"document_id: {request.document_id} was neither sent nor received here",
+            )
+        record.statuses.sort(key=lambda s: s.timestamp_ms)
+        return record
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    async def _send(self, context: grpc.aio.ServicerContext, **kwargs: object) -> str:
+        try:
+            return await self._gateway.send(**kwargs)  # type: ignore[arg-type]
+        except Exception as error:  # NATS unreachable or JetStream refused
+            await context.abort(
+                grpc.StatusCode.UNAVAILABLE, f"the hub's message stream did not take it: {error}"
+            )
+            raise AssertionError("unreachable") from error
+
+    async def _await_receipt(self, context: grpc.aio.ServicerContext, message_id: str) -> int:
+        remaining = context.time_remaining()
+        timeout = RECEIPT_TIMEOUT if remaining is None else max(0.1, min(remaining - 0.2, 120.0))
+        receipt = await self._gateway.wait_receipt(message_id, timeout)
+        if receipt is None:
+            await context.abort(
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                f"message {message_id} is queued but the hub has not recorded it yet",
+            )
+            raise AssertionError("unreachable")
+        if not receipt.accepted:
+            code = REJECT_STATUS.get(receipt.reject_code, grpc.StatusCode.FAILED_PRECONDITION)
+            await context.abort(
+                code, f"refused by the hub ({receipt.reject_code}): {receipt.reject_reason}"
+            )
+        return int(receipt.ledger_position)
+
+
+def _check_recipients(recipients: list[str], member: str) -> None:
+    if not recipients:
+        raise MalformedMessage("recipients", "at least one recipient is required")
+    if len(set(recipients)) != len(recipients):
+        raise MalformedMessage("recipients", "a recipient is listed twice")
+    for i, code in enumerate(recipients):
+        if not is_valid_code(code):
+            raise MalformedMessage(f"recipients[{i}]", f"{code!r} is not an agency code")
+        if code == member:
+            raise MalformedMessage(f"recipients[{i}]", "a member cannot send to itself")
+
+
+def _envelope_of(row: InboxRow) -> bytes:
+    return envelope_pb2.RoutedEnvelope.FromString(row.routed).envelope
+
+
+def _status_record(member: str, status: document_pb2.StatusUpdate) -> exchange_pb2.StatusRecord:
+    return exchange_pb2.StatusRecord(
+        from_member=member,
+        status_code=status.status_code,
+        description=status.description,
+        timestamp_ms=status.timestamp_ms,
+    )
+
+
+def _inbox_item(row: InboxRow) -> exchange_pb2.InboxItem:
+    item = exchange_pb2.InboxItem(
+        delivery_id=row.delivery_id,
+        message_id=row.message_id,
+        kind=row.kind,
+        document_id=row.document_id,
+        sender=row.sender,
+        ledger_position=row.ledger_position,
+        received_at_ms=row.received_at_ms,
+        acknowledged=row.acknowledged,
+        routed_envelope=row.routed,
+    )
+    opened = open_envelope(_envelope_of(row))
+    if row.kind == Kind.DOCUMENT.value:
+        item.document.CopyFrom(parse_document(opened))
+    elif row.kind == Kind.STATUS.value:
+        item.status.CopyFrom(parse_status(opened))
+    else:
+        item.delivered_message_id = parse_delivery(opened).message_id
+    return item

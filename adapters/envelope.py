@@ -1,0 +1,348 @@
+"""The wire format: sealing, opening and countersigning envelopes (protobuf, Ed25519).
+
+The rule everywhere: serialise once, sign those bytes, ship them; on arrival verify the bytes
+received, then parse. Nothing is re-serialised to be verified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from google.protobuf.message import DecodeError
+
+from adapters.crypto import (
+    ENVELOPE_CONTEXT,
+    RECEIPT_CONTEXT,
+    STAMP_CONTEXT,
+    Signer,
+    verify,
+)
+from adapters.document.validation import validate_document
+from adapters.pb.truc.v1 import document_pb2, envelope_pb2
+from hub.errors import MalformedMessage
+from hub.model import AttachmentDigest, Header, Kind, Opened, PayloadFacts
+from ledger.agency import is_valid_code
+
+ENVELOPE_VERSION = 1
+MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+MAX_RECIPIENTS = 500
+
+_KINDS = {
+    envelope_pb2.MESSAGE_KIND_DOCUMENT: Kind.DOCUMENT,
+    envelope_pb2.MESSAGE_KIND_STATUS: Kind.STATUS,
+    envelope_pb2.MESSAGE_KIND_DELIVERY: Kind.DELIVERY,
+}
+_WIRE_KINDS = {kind: wire for wire, kind in _KINDS.items()}
+STATUS_CODES = frozenset({"01", "02", "03", "04", "05", "06", "13", "15", "16"})
+
+
+class EnvelopeError(MalformedMessage):
+    """A routed envelope or receipt failed verification at the receiving adapter."""
+
+
+def _parse(message_type: type, data: bytes, field: str) -> object:
+    message = message_type()
+    try:
+        message.ParseFromString(data)
+    except (DecodeError, RecursionError, ValueError) as error:
+        raise MalformedMessage(field, f"not a valid {message_type.__name__}: {error}") from None
+    return message
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
+
+
+def seal(
+    signer: Signer,
+    *,
+    kind: Kind,
+    recipients: Sequence[str],
+    document_id: str,
+    payload: bytes,
+    signed_at_ms: int,
+    message_id: str | None = None,
+    attachments: Sequence[AttachmentDigest] = (),
+) -> tuple[str, bytes]:
+    """Build and sign an envelope from `signer` (a member); return (message id, bytes)."""
+    message_id = message_id or str(uuid.uuid4())
+    header = envelope_pb2.EnvelopeHeader(
+        version=ENVELOPE_VERSION,
+        message_id=message_id,
+        kind=_WIRE_KINDS[kind],
+        sender=signer.name,
+        recipients=list(recipients),
+        document_id=document_id,
+        signed_at_ms=signed_at_ms,
+        key_id=signer.key_id,
+        payload_sha256=hashlib.sha256(payload).digest(),
+        payload_size=len(payload),
+        attachments=[
+            envelope_pb2.AttachmentDigest(name=a.name, sha256=a.sha256, size=a.size)
+            for a in attachments
+        ],
+    )
+    header_bytes = header.SerializeToString(deterministic=True)
+    envelope = envelope_pb2.Envelope(
+        header=header_bytes,
+        signature=signer.sign(ENVELOPE_CONTEXT, header_bytes),
+        payload=payload,
+    )
+    return message_id, envelope.SerializeToString(deterministic=True)
+
+
+def open_envelope(raw: bytes) -> Opened:
+    """Parse an envelope and its header, checking shape but NOT the signature."""
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise MalformedMessage("envelope", f"larger than {MAX_MESSAGE_BYTES} bytes")
+    envelope = _parse(envelope_pb2.Envelope, raw, "envelope")
+    assert isinstance(envelope, envelope_pb2.Envelope)
+    if not envelope.header:
+        raise MalformedMessage("envelope.header", "missing")
+    if len(envelope.signature) != 64:
+        raise MalformedMessage("envelope.signature", "must be a 64-byte Ed25519 signature")
+    wire = _parse(envelope_pb2.EnvelopeHeader, envelope.header, "envelope.header")
+    assert isinstance(wire, envelope_pb2.EnvelopeHeader)
+    header = _header(wire)
+    return Opened(
+        raw=raw,
+        header_bytes=envelope.header,
+        signature=envelope.signature,
+        payload=envelope.payload,
+        header=header,
+    )
+
+
+def _header(wire: envelope_pb2.EnvelopeHeader) -> Header:
+    if wire.version != ENVELOPE_VERSION:
+        raise MalformedMessage("header.version", f"unsupported version {wire.version}")
+    if not _is_uuid(wire.message_id):
+        raise MalformedMessage("header.message_id", "must be a lowercase UUID")
+    if wire.kind not in _KINDS:
+        raise MalformedMessage("header.kind", f"unknown message kind {wire.kind}")
+    if not is_valid_code(wire.sender):
+        raise MalformedMessage("header.sender", f"{wire.sender[:40]!r} is not an agency code")
+    if not wire.recipients:
+        raise MalformedMessage("header.recipients", "at least one recipient is required")
+    if len(wire.recipients) > MAX_RECIPIENTS:
+        raise MalformedMessage("header.recipients", f"at most {MAX_RECIPIENTS} recipients")
+    if len(set(wire.recipients)) != len(wire.recipients):
+        raise MalformedMessage("header.recipients", "a recipient is listed twice")
+    for i, recipient in enumerate(wire.recipients):
+        if not is_valid_code(recipient):
+            raise MalformedMessage(
+                f"header.recipients[{i}]", f"{recipient[:40]!r} is not an agency code"
+            )
+    if wire.sender in wire.recipients:
+        raise MalformedMessage("header.recipients", "a member cannot send to itself")
+    if not _is_uuid(wire.document_id):
+        raise MalformedMessage("header.document_id", "must be a lowercase UUID")
+    if len(wire.payload_sha256) != 32:
+        raise MalformedMessage("header.payload_sha256", "must be 32 bytes")
+    if len(wire.key_id) != 8:
+        raise MalformedMessage("header.key_id", "must be 8 hex characters")
+    return Header(
+        version=wire.version,
+        message_id=wire.message_id,
+        kind=_KINDS[wire.kind],
+        sender=wire.sender,
+        recipients=tuple(wire.recipients),
+        document_id=wire.document_id,
+        signed_at_ms=wire.signed_at_ms,
+        key_id=wire.key_id,
+        payload_sha256=wire.payload_sha256,
+        payload_size=wire.payload_size,
+        attachments=tuple(AttachmentDigest(a.name, a.sha256, a.size) for a in wire.attachments),
+    )
+
+
+def check_payload_digest(opened: Opened) -> None:
+    header = opened.header
+    if len(opened.payload) != header.payload_size:
+        raise MalformedMessage("payload", "size differs from header.payload_size")
+    if hashlib.sha256(opened.payload).digest() != header.payload_sha256:
+        raise MalformedMessage("payload", "SHA-256 differs from header.payload_sha256")
+
+
+def parse_document(opened: Opened) -> document_pb2.Document:
+    doc = _parse(document_pb2.Document, opened.payload, "payload")
+    assert isinstance(doc, document_pb2.Document)
+    return doc
+
+
+def parse_status(opened: Opened) -> document_pb2.StatusUpdate:
+    status = _parse(document_pb2.StatusUpdate, opened.payload, "payload")
+    assert isinstance(status, document_pb2.StatusUpdate)
+    return status
+
+
+def parse_delivery(opened: Opened) -> envelope_pb2.Delivery:
+    delivery = _parse(envelope_pb2.Delivery, opened.payload, "payload")
+    assert isinstance(delivery, envelope_pb2.Delivery)
+    return delivery
+
+
+def check_attachments(doc: document_pb2.Document, header: Header) -> None:
+    """Inline attachments must match, one for one, the digests the sender signed."""
+    if len(doc.attachments) != len(header.attachments):
+        raise MalformedMessage("attachments", "count differs from the signed header")
+    for i, (attachment, digest) in enumerate(zip(doc.attachments, header.attachments, strict=True)):
+        if attachment.name != digest.name or len(attachment.content) != digest.size:
+            raise MalformedMessage(
+                f"attachments[{i}]", "name or size differs from the signed header"
+            )
+        if hashlib.sha256(attachment.content).digest() != digest.sha256:
+            raise MalformedMessage(f"attachments[{i}]", "SHA-256 differs from the signed header")
+
+
+def inspect_payload(opened: Opened) -> PayloadFacts:
+    """Parse and validate the payload the header announces; name the field that is wrong."""
+    check_payload_digest(opened)
+    header = opened.header
+    if header.kind is Kind.DOCUMENT:
+        doc = parse_document(opened)
+        validate_document(doc)
+        check_attachments(doc, header)
+        return PayloadFacts(
+            subject=doc.subject,
+            business_type=int(doc.business_type),
+            refers_to=doc.refers_to,
+            due_date=doc.due_date,
+        )
+    if header.kind is Kind.STATUS:
+        status = parse_status(opened)
+        if status.status_code not in STATUS_CODES:
+            raise MalformedMessage(
+                "status_code", f"{status.status_code!r} is not an edXML status code"
+            )
+        if status.document_id != header.document_id:
+            raise MalformedMessage("document_id", "differs from header.document_id")
+        if len(status.description) > 2000:
+            raise MalformedMessage("description", "at most 2000 characters")
+        return PayloadFacts(status_code=status.status_code, description=status.description)
+    delivery = parse_delivery(opened)
+    if not _is_uuid(delivery.message_id):
+        raise MalformedMessage("delivery.message_id", "must be a lowercase UUID")
+    return PayloadFacts(delivered_message_id=delivery.message_id)
+
+
+class ProtobufCodec:
+    """The hub's EnvelopeCodec: opens members' envelopes, writes hub-signed messages."""
+
+    def __init__(self, hub_signer: Signer) -> None:
+        self._hub = hub_signer
+
+    def open(self, raw: bytes) -> Opened:
+        return open_envelope(raw)
+
+    def sender_signature_valid(self, opened: Opened, public_key: bytes) -> bool:
+        return verify(public_key, ENVELOPE_CONTEXT, opened.header_bytes, opened.signature)
+
+    def inspect(self, opened: Opened) -> PayloadFacts:
+        return inspect_payload(opened)
+
+    def routed(
+        self,
+        opened: Opened,
+        *,
+        recipient: str,
+        ledger_position: int,
+        received_at_ms: int,
+        sender_public_key: bytes,
+    ) -> bytes:
+        stamp = envelope_pb2.HubStamp(
+            version=ENVELOPE_VERSION,
+            message_id=opened.header.message_id,
+            recipient=recipient,
+            ledger_position=ledger_position,
+            received_at_ms=received_at_ms,
+            header_sha256=hashlib.sha256(opened.header_bytes).digest(),
+            sender_public_key=sender_public_key,
+            hub_key_id=self._hub.key_id,
+        ).SerializeToString(deterministic=True)
+        return envelope_pb2.RoutedEnvelope(
+            envelope=opened.raw,
+            stamp=stamp,
+            hub_signature=self._hub.sign(STAMP_CONTEXT, stamp),
+        ).SerializeToString(deterministic=True)
+
+    def receipt(
+        self,
+        *,
+        message_id: str,
+        document_id: str,
+        accepted: bool,
+        ledger_position: int = 0,
+        recorded_at_ms: int = 0,
+        reject_code: str = "",
+        reject_reason: str = "",
+        delivered_to: str = "",
+    ) -> bytes:
+        receipt = envelope_pb2.Receipt(
+            version=ENVELOPE_VERSION,
+            message_id=message_id,
+            document_id=document_id,
+            accepted=accepted,
+            ledger_position=ledger_position,
+            recorded_at_ms=recorded_at_ms,
+            reject_code=reject_code,
+            reject_reason=reject_reason,
+            delivered_to=delivered_to,
+        ).SerializeToString(deterministic=True)
+        return envelope_pb2.SignedReceipt(
+            receipt=receipt, hub_signature=self._hub.sign(RECEIPT_CONTEXT, receipt)
+        ).SerializeToString(deterministic=True)
+
+
+@dataclass(frozen=True)
+class VerifiedDelivery:
+    """A routed message whose hub and sender signatures both verified, for `recipient`."""
+
+    opened: Opened
+    stamp: envelope_pb2.HubStamp
+    routed_bytes: bytes
+
+
+def open_routed(raw: bytes, *, hub_public_key: bytes, recipient: str) -> VerifiedDelivery:
+    """Verify a routed envelope end to end at the recipient's adapter, then parse it."""
+    if len(raw) > MAX_MESSAGE_BYTES + 4096:
+        raise EnvelopeError("routed", "too large")
+    routed = _parse(envelope_pb2.RoutedEnvelope, raw, "routed")
+    assert isinstance(routed, envelope_pb2.RoutedEnvelope)
+    if not verify(hub_public_key, STAMP_CONTEXT, routed.stamp, routed.hub_signature):
+        raise EnvelopeError("routed.hub_signature", "does not verify with the hub's key")
+    stamp = _parse(envelope_pb2.HubStamp, routed.stamp, "routed.stamp")
+    assert isinstance(stamp, envelope_pb2.HubStamp)
+    if stamp.recipient != recipient:
+        raise EnvelopeError(
+            "routed.stamp.recipient", f"addressed to {stamp.recipient}, not {recipient}"
+        )
+    opened = open_envelope(routed.envelope)
+    if hashlib.sha256(opened.header_bytes).digest() != stamp.header_sha256:
+        raise EnvelopeError("routed.stamp.header_sha256", "does not match the envelope header")
+    if stamp.message_id != opened.header.message_id:
+        raise EnvelopeError("routed.stamp.message_id", "does not match the envelope header")
+    if not verify(stamp.sender_public_key, ENVELOPE_CONTEXT, opened.header_bytes, opened.signature):
+        raise EnvelopeError(
+            "envelope.signature", f"does not verify with {opened.header.sender}'s key"
+        )
+    if recipient not in opened.header.recipients and opened.header.kind is Kind.DOCUMENT:
+        raise EnvelopeError("header.recipients", f"{recipient} is not a recipient")
+    check_payload_digest(opened)
+    return VerifiedDelivery(opened=opened, stamp=stamp, routed_bytes=raw)
+
+
+def open_receipt(raw: bytes, *, hub_public_key: bytes) -> envelope_pb2.Receipt:
+    signed = _parse(envelope_pb2.SignedReceipt, raw, "receipt")
+    assert isinstance(signed, envelope_pb2.SignedReceipt)
+    if not verify(hub_public_key, RECEIPT_CONTEXT, signed.receipt, signed.hub_signature):
+        raise EnvelopeError("receipt.hub_signature", "does not verify with the hub's key")
+    receipt = _parse(envelope_pb2.Receipt, signed.receipt, "receipt.receipt")
+    assert isinstance(receipt, envelope_pb2.Receipt)
+    return receipt

@@ -1,0 +1,187 @@
+"""JetStream plumbing shared by the hub and the adapters: connections, streams, consumers,
+pipelined publishing and a pull loop that acknowledges only after the handler succeeded."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import BadRequestError, NotFoundError
+
+from hub import subjects
+from hub.ports import Publication
+
+log = logging.getLogger(__name__)
+DAY = 24 * 3600.0
+
+
+class PublishError(Exception):
+    """JetStream did not store a publication."""
+
+
+async def connect(url: str, name: str, **options: Any) -> NATS:
+    """Connect with reconnects on, so a NATS restart is ridden out instead of fatal."""
+    return await nats.connect(
+        servers=[url],
+        name=name,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.25,
+        **options,
+    )
+
+
+def stream_configs(replicas: int = 1) -> list[StreamConfig]:
+    def cfg(name: str, subject: str, max_age: float) -> StreamConfig:
+        return StreamConfig(
+            name=name,
+            subjects=[subject],
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            max_age=max_age,
+            duplicate_window=120.0,
+            num_replicas=replicas,
+        )
+
+    return [
+        cfg(subjects.IN_STREAM, subjects.IN_ALL, 7 * DAY),
+        cfg(subjects.OUT_STREAM, subjects.OUT_ALL, 30 * DAY),
+        cfg(subjects.LEDGER_STREAM, subjects.LEDGER_ALL, 30 * DAY),
+        cfg(subjects.DEAD_STREAM, subjects.DEAD_ALL, 90 * DAY),
+    ]
+
+
+async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
+    for config in stream_configs(replicas):
+        try:
+            await js.add_stream(config)
+        except BadRequestError:
+            await js.update_stream(config)
+
+
+async def ensure_hub_consumer(js: JetStreamContext) -> None:
+    await _ensure_consumer(
+        js,
+        subjects.IN_STREAM,
+        ConsumerConfig(
+            durable_name=subjects.HUB_CONSUMER,
+            filter_subject=subjects.IN_ALL,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=30.0,
+            max_ack_pending=20_000,
+        ),
+    )
+
+
+async def ensure_member_consumers(js: JetStreamContext, member: str) -> None:
+    for durable, subject in (
+        (subjects.delivery_consumer(member), subjects.deliveries(member)),
+        (subjects.receipt_consumer(member), subjects.receipts(member)),
+    ):
+        await _ensure_consumer(
+            js,
+            subjects.OUT_STREAM,
+            ConsumerConfig(
+                durable_name=durable,
+                filter_subject=subject,
+                ack_policy=AckPolicy.EXPLICIT,
+                deliver_policy=DeliverPolicy.ALL,
+                ack_wait=30.0,
+                max_ack_pending=10_000,
+            ),
+        )
+
+
+async def _ensure_consumer(js: JetStreamContext, stream: str, config: ConsumerConfig) -> None:
+    assert config.durable_name
+    try:
+        await js.consumer_info(stream, config.durable_name)
+    except NotFoundError:
+        await js.add_consumer(stream, config)
+
+
+class JetStreamPublisher:
+    """Publishes many messages at once (pipelined) and returns when all are stored."""
+
+    def __init__(self, js: JetStreamContext, timeout: float = 10.0) -> None:
+        self._js = js
+        self._timeout = timeout
+
+    async def publish_all(self, publications: Sequence[Publication]) -> None:
+        if not publications:
+            return
+        futures = [
+            await self._js.publish_async(
+                p.subject, p.data, headers={"Nats-Msg-Id": p.msg_id}, wait_stall=self._timeout
+            )
+            for p in publications
+        ]
+        done = await asyncio.wait_for(
+            asyncio.gather(*futures, return_exceptions=True), self._timeout
+        )
+        failures = [r for r in done if isinstance(r, BaseException)]
+        if failures:
+            raise PublishError(
+                f"{len(failures)} of {len(publications)} not stored: {failures[0]!r}"
+            )
+
+
+Handler = Callable[[list[Msg]], Awaitable[None]]
+
+
+async def pull_loop(
+    sub: JetStreamContext.PullSubscription,
+    handler: Handler,
+    stop: asyncio.Event,
+    *,
+    batch: int = 256,
+    idle_timeout: float = 0.5,
+    name: str = "consumer",
+    auto_ack: bool = True,
+) -> None:
+    """Fetch batches until `stop` is set; ack a batch only after `handler` returned.
+
+    A handler failure naks the batch (with a short delay) so it comes again; the receiving
+    side is idempotent, which is what makes redelivery safe. With `auto_ack=False` the
+    handler acknowledges (or terminates) each message itself.
+    """
+    while not stop.is_set():
+        try:
+            msgs = await sub.fetch(batch, timeout=idle_timeout)
+        except NatsTimeoutError:
+            continue
+        except (nats.errors.ConnectionClosedError, nats.errors.DrainTimeoutError):
+            return
+        except Exception:  # a NATS outage: retry until stopped
+            log.warning("%s: fetch failed; retrying", name, exc_info=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.5)
+            continue
+        try:
+            await handler(msgs)
+        except Exception:
+            log.exception("%s: batch of %d failed; it will be redelivered", name, len(msgs))
+            for msg in msgs:
+                with contextlib.suppress(Exception):
+                    await msg.nak(delay=1.0)
+            continue
+        if auto_ack:
+            for msg in msgs:
+                with contextlib.suppress(Exception):
+                    await msg.ack()

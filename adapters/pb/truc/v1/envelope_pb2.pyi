@@ -1,0 +1,133 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class MessageKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MESSAGE_KIND_UNSPECIFIED: _ClassVar[MessageKind]
+    MESSAGE_KIND_DOCUMENT: _ClassVar[MessageKind]
+    MESSAGE_KIND_STATUS: _ClassVar[MessageKind]
+    MESSAGE_KIND_DELIVERY: _ClassVar[MessageKind]
+MESSAGE_KIND_UNSPECIFIED: MessageKind
+MESSAGE_KIND_DOCUMENT: MessageKind
+MESSAGE_KIND_STATUS: MessageKind
+MESSAGE_KIND_DELIVERY: MessageKind
+
+class EnvelopeHeader(_message.Message):
+    __slots__ = ("version", "message_id", "kind", "sender", "recipients", "document_id", "signed_at_ms", "key_id", "payload_sha256", "payload_size", "attachments")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SENDER_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENTS_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_SHA256_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_SIZE_FIELD_NUMBER: _ClassVar[int]
+    ATTACHMENTS_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    message_id: str
+    kind: MessageKind
+    sender: str
+    recipients: _containers.RepeatedScalarFieldContainer[str]
+    document_id: str
+    signed_at_ms: int
+    key_id: str
+    payload_sha256: bytes
+    payload_size: int
+    attachments: _containers.RepeatedCompositeFieldContainer[AttachmentDigest]
+    def __init__(self, version: _Optional[int] = ..., message_id: _Optional[str] = ..., kind: _Optional[_Union[MessageKind, str]] = ..., sender: _Optional[str] = ..., recipients: _Optional[_Iterable[str]] = ..., document_id: _Optional[str] = ..., signed_at_ms: _Optional[int] = ..., key_id: _Optional[str] = ..., payload_sha256: _Optional[bytes] = ..., payload_size: _Optional[int] = ..., attachments: _Optional[_Iterable[_Union[AttachmentDigest, _Mapping]]] = ...) -> None: ...
+
+class AttachmentDigest(_message.Message):
+    __slots__ = ("name", "sha256", "size")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    sha256: bytes
+    size: int
+    def __init__(self, name: _Optional[str] = ..., sha256: _Optional[bytes] = ..., size: _Optional[int] = ...) -> None: ...
+
+class Envelope(_message.Message):
+    __slots__ = ("header", "signature", "payload")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    header: bytes
+    signature: bytes
+    payload: bytes
+    def __init__(self, header: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., payload: _Optional[bytes] = ...) -> None: ...
+
+class HubStamp(_message.Message):
+    __slots__ = ("version", "message_id", "recipient", "ledger_position", "received_at_ms", "header_sha256", "sender_public_key", "hub_key_id")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    LEDGER_POSITION_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    HEADER_SHA256_FIELD_NUMBER: _ClassVar[int]
+    SENDER_PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    HUB_KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    message_id: str
+    recipient: str
+    ledger_position: int
+    received_at_ms: int
+    header_sha256: bytes
+    sender_public_key: bytes
+    hub_key_id: str
+    def __init__(self, version: _Optional[int] = ..., message_id: _Optional[str] = ..., recipient: _Optional[str] = ..., ledger_position: _Optional[int] = ..., received_at_ms: _Optional[int] = ..., header_sha256: _Optional[bytes] = ..., sender_public_key: _Optional[bytes] = ..., hub_key_id: _Optional[str] = ...) -> None: ...
+
+class RoutedEnvelope(_message.Message):
+    __slots__ = ("envelope", "stamp", "hub_signature")
+    ENVELOPE_FIELD_NUMBER: _ClassVar[int]
+    STAMP_FIELD_NUMBER: _ClassVar[int]
+    HUB_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    envelope: bytes
+    stamp: bytes
+    hub_signature: bytes
+    def __init__(self, envelope: _Optional[bytes] = ..., stamp: _Optional[bytes] = ..., hub_signature: _Optional[bytes] = ...) -> None: ...
+
+class Receipt(_message.Message):
+    __slots__ = ("version", "message_id", "document_id", "accepted", "ledger_position", "recorded_at_ms", "reject_code", "reject_reason", "delivered_to")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    LEDGER_POSITION_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    REJECT_CODE_FIELD_NUMBER: _ClassVar[int]
+    REJECT_REASON_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_TO_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    message_id: str
+    document_id: str
+    accepted: bool
+    ledger_position: int
+    recorded_at_ms: int
+    reject_code: str
+    reject_reason: str
+    delivered_to: str
+    def __init__(self, version: _Optional[int] = ..., message_id: _Optional[str] = ..., document_id: _Optional[str] = ..., accepted: _Optional[bool] = ..., ledger_position: _Optional[int] = ..., recorded_at_ms: _Optional[int] = ..., reject_code: _Optional[str] = ..., reject_reason: _Optional[str] = ..., delivered_to: _Optional[str] = ...) -> None: ...
+
+class SignedReceipt(_message.Message):
+    __slots__ = ("receipt", "hub_signature")
+    RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    HUB_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    receipt: bytes
+    hub_signature: bytes
+    def __init__(self, receipt: _Optional[bytes] = ..., hub_signature: _Optional[bytes] = ...) -> None: ...
+
+class Delivery(_message.Message):
+    __slots__ = ("message_id", "delivered_at_ms")
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    message_id: str
+    delivered_at_ms: int
+    def __init__(self, message_id: _Optional[str] = ..., delivered_at_ms: _Optional[int] = ...) -> None: ...

@@ -1,0 +1,140 @@
+from adapters.pb.truc.v1 import document_pb2 as _document_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class SendDocumentRequest(_message.Message):
+    __slots__ = ("recipients", "document", "wait_for_receipt", "document_id", "message_id")
+    RECIPIENTS_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FOR_RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    recipients: _containers.RepeatedScalarFieldContainer[str]
+    document: _document_pb2.Document
+    wait_for_receipt: bool
+    document_id: str
+    message_id: str
+    def __init__(self, recipients: _Optional[_Iterable[str]] = ..., document: _Optional[_Union[_document_pb2.Document, _Mapping]] = ..., wait_for_receipt: _Optional[bool] = ..., document_id: _Optional[str] = ..., message_id: _Optional[str] = ...) -> None: ...
+
+class SendDocumentResponse(_message.Message):
+    __slots__ = ("document_id", "message_id", "ledger_position", "recorded")
+    DOCUMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    LEDGER_POSITION_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_FIELD_NUMBER: _ClassVar[int]
+    document_id: str
+    message_id: str
+    ledger_position: int
+    recorded: bool
+    def __init__(self, document_id: _Optional[str] = ..., message_id: _Optional[str] = ..., ledger_position: _Optional[int] = ..., recorded: _Optional[bool] = ...) -> None: ...
+
+class InboxRequest(_message.Message):
+    __slots__ = ("include_acknowledged", "follow")
+    INCLUDE_ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_FIELD_NUMBER: _ClassVar[int]
+    include_acknowledged: bool
+    follow: bool
+    def __init__(self, include_acknowledged: _Optional[bool] = ..., follow: _Optional[bool] = ...) -> None: ...
+
+class InboxItem(_message.Message):
+    __slots__ = ("delivery_id", "message_id", "kind", "document_id", "sender", "ledger_position", "received_at_ms", "acknowledged", "document", "status", "delivered_message_id", "routed_envelope")
+    DELIVERY_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SENDER_FIELD_NUMBER: _ClassVar[int]
+    LEDGER_POSITION_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    ROUTED_ENVELOPE_FIELD_NUMBER: _ClassVar[int]
+    delivery_id: int
+    message_id: str
+    kind: str
+    document_id: str
+    sender: str
+    ledger_position: int
+    received_at_ms: int
+    acknowledged: bool
+    document: _document_pb2.Document
+    status: _document_pb2.StatusUpdate
+    delivered_message_id: str
+    routed_envelope: bytes
+    def __init__(self, delivery_id: _Optional[int] = ..., message_id: _Optional[str] = ..., kind: _Optional[str] = ..., document_id: _Optional[str] = ..., sender: _Optional[str] = ..., ledger_position: _Optional[int] = ..., received_at_ms: _Optional[int] = ..., acknowledged: _Optional[bool] = ..., document: _Optional[_Union[_document_pb2.Document, _Mapping]] = ..., status: _Optional[_Union[_document_pb2.StatusUpdate, _Mapping]] = ..., delivered_message_id: _Optional[str] = ..., routed_envelope: _Optional[bytes] = ...) -> None: ...
+
+class AckInboxRequest(_message.Message):
+    __slots__ = ("delivery_id",)
+    DELIVERY_ID_FIELD_NUMBER: _ClassVar[int]
+    delivery_id: int
+    def __init__(self, delivery_id: _Optional[int] = ...) -> None: ...
+
+class AckInboxResponse(_message.Message):
+    __slots__ = ("already_acknowledged",)
+    ALREADY_ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
+    already_acknowledged: bool
+    def __init__(self, already_acknowledged: _Optional[bool] = ...) -> None: ...
+
+class UpdateStatusRequest(_message.Message):
+    __slots__ = ("document_id", "status_code", "description", "staff", "wait_for_receipt")
+    DOCUMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_CODE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    STAFF_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FOR_RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    document_id: str
+    status_code: str
+    description: str
+    staff: _document_pb2.StaffInfo
+    wait_for_receipt: bool
+    def __init__(self, document_id: _Optional[str] = ..., status_code: _Optional[str] = ..., description: _Optional[str] = ..., staff: _Optional[_Union[_document_pb2.StaffInfo, _Mapping]] = ..., wait_for_receipt: _Optional[bool] = ...) -> None: ...
+
+class UpdateStatusResponse(_message.Message):
+    __slots__ = ("message_id", "ledger_position", "recorded")
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    LEDGER_POSITION_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_FIELD_NUMBER: _ClassVar[int]
+    message_id: str
+    ledger_position: int
+    recorded: bool
+    def __init__(self, message_id: _Optional[str] = ..., ledger_position: _Optional[int] = ..., recorded: _Optional[bool] = ...) -> None: ...
+
+class GetDocumentRequest(_message.Message):
+    __slots__ = ("document_id",)
+    DOCUMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    document_id: str
+    def __init__(self, document_id: _Optional[str] = ...) -> None: ...
+
+class StatusRecord(_message.Message):
+    __slots__ = ("from_member", "status_code", "description", "timestamp_ms")
+    FROM_MEMBER_FIELD_NUMBER: _ClassVar[int]
+    STATUS_CODE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
+    from_member: str
+    status_code: str
+    description: str
+    timestamp_ms: int
+    def __init__(self, from_member: _Optional[str] = ..., status_code: _Optional[str] = ..., description: _Optional[str] = ..., timestamp_ms: _Optional[int] = ...) -> None: ...
+
+class DocumentRecord(_message.Message):
+    __slots__ = ("document_id", "sender", "recipients", "document", "statuses", "direction")
+    DOCUMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SENDER_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENTS_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_FIELD_NUMBER: _ClassVar[int]
+    STATUSES_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    document_id: str
+    sender: str
+    recipients: _containers.RepeatedScalarFieldContainer[str]
+    document: _document_pb2.Document
+    statuses: _containers.RepeatedCompositeFieldContainer[StatusRecord]
+    direction: str
+    def __init__(self, document_id: _Optional[str] = ..., sender: _Optional[str] = ..., recipients: _Optional[_Iterable[str]] = ..., document: _Optional[_Union[_document_pb2.Document, _Mapping]] = ..., statuses: _Optional[_Iterable[_Union[StatusRecord, _Mapping]]] = ..., direction: _Optional[str] = ...) -> None: ...

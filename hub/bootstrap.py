@@ -1,0 +1,270 @@
+"""The composition root: the one place that builds the hub, the ledger and the adapters, and
+connects them to NATS, gRPC and storage. Nothing else in the project connects to anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+
+from adapters.crypto import Signer, key_id, load_key, load_or_create_key
+from adapters.document.gateway import DocumentGateway
+from adapters.document.mailbox import Mailbox
+from adapters.document.servicer import DocumentExchangeServicer
+from adapters.envelope import ProtobufCodec
+from adapters.grpc_server import start_server
+from adapters.nats import jetstream
+from adapters.nats.embedded import EmbeddedNats, choose_port
+from adapters.pb.truc.v1 import exchange_pb2, exchange_pb2_grpc
+from hub import subjects
+from hub.config import HubConfig, MemberConfig
+from hub.errors import ConfigError
+from hub.intake import Intake
+from hub.ports import SystemClock
+from hub.registry import Member, MemberKey, Registry, Route
+from hub.service import HubService, Inbound
+from hub.stackfile import MemberEndpoint, StackInfo, remove_stack, write_stack
+from ledger.agency import to_token
+from ledger.application import Ledger
+
+log = logging.getLogger("truc.hub")
+DOCUMENT_SERVICE = exchange_pb2.DESCRIPTOR.services_by_name["DocumentExchange"].full_name
+Progress = Callable[[str], None]
+
+
+@dataclass
+class AdapterHandle:
+    member: MemberConfig
+    gateway: DocumentGateway
+    server: grpc.aio.Server
+    port: int
+    nc: NATS
+    mailbox: Mailbox
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+@dataclass
+class Stack:
+    """Everything `truc up` runs, with an orderly stop."""
+
+    config: HubConfig
+    data_dir: Path
+    nats_url: str
+    nats_monitor_url: str
+    hub_signer: Signer
+    ledger: Ledger
+    executor: ThreadPoolExecutor
+    hub_nc: NATS
+    embedded: EmbeddedNats | None = None
+    adapters: dict[str, AdapterHandle] = field(default_factory=dict)
+    hub_stop: asyncio.Event = field(default_factory=asyncio.Event)
+    hub_task: asyncio.Task[None] | None = None
+
+    def info(self, pid: int) -> StackInfo:
+        return StackInfo(
+            pid=pid,
+            nats_url=self.nats_url,
+            nats_monitor_url=self.nats_monitor_url,
+            ledger=self.ledger.storage.describe(),
+            ledger_env=self.ledger.storage.env() if self.config.ledger_backend == "sqlite" else {},
+            hub_name=self.hub_signer.name,
+            hub_key_id=self.hub_signer.key_id,
+            members={
+                code: MemberEndpoint(code, a.member.name, a.member.kind, a.address)
+                for code, a in self.adapters.items()
+            },
+        )
+
+    async def stop_hub(self) -> None:
+        """Stop taking inbound messages; the batch in flight finishes and is acknowledged."""
+        self.hub_stop.set()
+        if self.hub_task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.hub_task, 15)
+            self.hub_task = None
+
+    async def stop(self) -> None:
+        for handle in self.adapters.values():
+            await handle.server.stop(grace=2)
+            await handle.gateway.stop()
+            with contextlib.suppress(Exception):
+                await handle.nc.drain()
+            handle.mailbox.close()
+        self.adapters.clear()
+        await self.stop_hub()
+        with contextlib.suppress(Exception):
+            await self.hub_nc.drain()
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self.executor, self.ledger.close)
+        self.executor.shutdown(wait=True)
+        if self.embedded is not None:
+            await loop.run_in_executor(None, self.embedded.stop)
+        remove_stack(self.data_dir)
+
+
+def key_path(data_dir: Path, member: MemberConfig) -> Path:
+    return member.private_key_file or data_dir / "keys" / f"{to_token(member.code)}.pem"
+
+
+def member_signers(config: HubConfig, data_dir: Path) -> dict[str, Signer]:
+    """Private keys of the members whose adapters run here; demo keys are made on first run."""
+    signers: dict[str, Signer] = {}
+    for member in config.members:
+        path = key_path(data_dir, member)
+        if member.public_key is None:
+            signers[member.code] = load_or_create_key(path, member.code, demo=True)
+        elif path.exists():
+            signer = load_key(path, member.code)
+            if signer.public_key != member.public_key:
+                raise ConfigError(
+                    f"{path} does not match the public key configured for {member.code}"
+                )
+            signers[member.code] = signer
+    return signers
+
+
+def hub_signer(config: HubConfig, data_dir: Path) -> Signer:
+    return load_or_create_key(data_dir / "keys" / "hub.pem", config.name, demo=True)
+
+
+def build_registry(config: HubConfig, signers: dict[str, Signer]) -> Registry:
+    members = []
+    for m in config.members:
+        public_key = m.public_key or signers[m.code].public_key
+        members.append(
+            Member(m.code, m.name, m.kind, (MemberKey(key_id(m.code, public_key), public_key),))
+        )
+    routes = [Route(r.senders, r.recipients, r.kinds) for r in config.routes]
+    return Registry(members, routes)
+
+
+async def start_stack(
+    config: HubConfig,
+    data_dir: Path,
+    *,
+    run_adapters: bool = True,
+    progress: Progress = lambda _line: None,
+    pid: int | None = None,
+) -> Stack:
+    """Start NATS (embedded unless configured), the ledger, the hub and the adapters."""
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, lambda: data_dir.mkdir(parents=True, exist_ok=True))
+    embedded: EmbeddedNats | None = None
+    nats_url = config.nats_url
+    monitor_url = ""
+    if not nats_url:
+        embedded = EmbeddedNats(
+            store_dir=data_dir / "nats",
+            port=config.nats_port,
+            monitor_port=config.nats_monitor_port,
+        )
+        await loop.run_in_executor(None, embedded.start)
+        nats_url, monitor_url = embedded.url, embedded.monitor_url
+        if embedded.port != config.nats_port:
+            progress(
+                f"port {config.nats_port} is taken: embedded NATS uses {embedded.port} instead"
+            )
+    signers = member_signers(config, data_dir)
+    hub_key = hub_signer(config, data_dir)
+    registry = build_registry(config, signers)
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
+    storage = config.storage(data_dir)
+    ledger = await loop.run_in_executor(executor, Ledger, storage)
+    hub_nc = await jetstream.connect(nats_url, "truc-hub")
+    js = hub_nc.jetstream()
+    await jetstream.ensure_streams(js)
+    await jetstream.ensure_hub_consumer(js)
+    for member in config.members:
+        await jetstream.ensure_member_consumers(js, member.code)
+    codec = ProtobufCodec(hub_key)
+    clock = SystemClock()
+    service = HubService(
+        intake=Intake(registry, codec, clock),
+        record=ledger.record,
+        codec=codec,
+        publisher=jetstream.JetStreamPublisher(js),
+        clock=clock,
+        executor=executor,
+    )
+    stack = Stack(
+        config=config,
+        data_dir=data_dir,
+        nats_url=nats_url,
+        nats_monitor_url=monitor_url,
+        hub_signer=hub_key,
+        ledger=ledger,
+        executor=executor,
+        hub_nc=hub_nc,
+        embedded=embedded,
+    )
+    sub = await js.pull_subscribe_bind(durable=subjects.HUB_CONSUMER, stream=subjects.IN_STREAM)
+
+    async def handle(msgs: list[Msg]) -> None:
+        report = await service.process([Inbound(m.subject, m.data) for m in msgs])
+        log.debug("batch: %s", report)
+
+    stack.hub_task = asyncio.create_task(
+        jetstream.pull_loop(sub, handle, stack.hub_stop, batch=config.batch_size, name="hub")
+    )
+    progress(f"hub {hub_key.name} (key {hub_key.key_id}) consuming {subjects.IN_ALL} on {nats_url}")
+    progress(f"ledger: {storage.describe()}")
+    if run_adapters:
+        for member in config.members:
+            if member.code not in signers:
+                progress(f"{member.code}: no private key here; its adapter runs elsewhere")
+                continue
+            handle_ = await start_adapter(
+                member, signers[member.code], hub_key.public_key, nats_url, data_dir
+            )
+            stack.adapters[member.code] = handle_
+            progress(f"adapter {member.code} ({member.name}): gRPC {handle_.address}")
+    write_stack(data_dir, stack.info(pid or os.getpid()))
+    return stack
+
+
+async def start_adapter(
+    member: MemberConfig,
+    signer: Signer,
+    hub_public_key: bytes,
+    nats_url: str,
+    data_dir: Path,
+    *,
+    host: str = "127.0.0.1",
+) -> AdapterHandle:
+    """One member's document adapter: its own NATS connection, mailbox and gRPC server."""
+    nc = await jetstream.connect(nats_url, f"truc-adapter-{to_token(member.code)}")
+    mailbox = Mailbox(data_dir / "adapters" / to_token(member.code) / "mailbox.sqlite3")
+    gateway = DocumentGateway(
+        member=member.code,
+        signer=signer,
+        hub_public_key=hub_public_key,
+        nc=nc,
+        mailbox=mailbox,
+        clock=SystemClock(),
+    )
+    await gateway.start()
+    servicer = DocumentExchangeServicer(gateway)
+    server, port = await start_server(
+        host=host,
+        port=choose_port(member.grpc_port),
+        services=[
+            (
+                DOCUMENT_SERVICE,
+                lambda s: exchange_pb2_grpc.add_DocumentExchangeServicer_to_server(servicer, s),
+            )
+        ],
+    )
+    return AdapterHandle(member, gateway, server, port, nc, mailbox)

@@ -1,0 +1,440 @@
+"""The `truc` command line.
+
+Contract (tools and tests depend on it): every command takes `--data-dir` (default
+$TRUC_DATA_DIR, else ./var); exit 0 on success, otherwise non-zero with a one-line reason on
+stderr. Exit codes: 1 failure, 2 usage, 3 stack not running, 4 refused (bad input or the hub
+said no), 5 not found.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import grpc
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hub.errors import HubError, StackNotRunning
+from ledger.errors import LedgerError, UnknownDocument
+
+app = typer.Typer(
+    help="Truc: the national interoperability hub (hub, adapters, ledger, audit).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, highlight=False)
+
+EXIT_FAILURE, EXIT_NOT_RUNNING, EXIT_REFUSED, EXIT_NOT_FOUND = 1, 3, 4, 5
+
+DataDir = Annotated[
+    Path,
+    typer.Option(
+        "--data-dir",
+        envvar="TRUC_DATA_DIR",
+        help="Where the stack keeps its state (default: $TRUC_DATA_DIR, else ./var).",
+        file_okay=False,
+    ),
+]
+DEFAULT_DATA_DIR = Path("var")
+
+_GRPC_EXIT = {
+    grpc.StatusCode.INVALID_ARGUMENT: EXIT_REFUSED,
+    grpc.StatusCode.PERMISSION_DENIED: EXIT_REFUSED,
+    grpc.StatusCode.UNAUTHENTICATED: EXIT_REFUSED,
+    grpc.StatusCode.FAILED_PRECONDITION: EXIT_REFUSED,
+    grpc.StatusCode.ALREADY_EXISTS: EXIT_REFUSED,
+    grpc.StatusCode.NOT_FOUND: EXIT_NOT_FOUND,
+    grpc.StatusCode.UNAVAILABLE: EXIT_NOT_RUNNING,
+}
+
+
+def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
+    err.print(f"truc: {message}", markup=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def clean_errors() -> Iterator[None]:
+    """Turn every expected failure into one line on stderr and an exit code."""
+    try:
+        yield
+    except StackNotRunning as error:
+        fail(str(error), EXIT_NOT_RUNNING)
+    except UnknownDocument as error:
+        fail(str(error), EXIT_NOT_FOUND)
+    except (HubError, LedgerError) as error:
+        fail(str(error))
+    except grpc.RpcError as error:
+        code = error.code() if hasattr(error, "code") else None
+        detail = error.details() if hasattr(error, "details") else str(error)
+        name = code.name if code is not None else "ERROR"
+        fail(f"{name}: {detail}", _GRPC_EXIT.get(code, EXIT_FAILURE) if code else EXIT_FAILURE)
+
+
+# -- up ---------------------------------------------------------------------------------------
+
+
+@app.command()
+def up(
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="Hub configuration (TOML); the demo when omitted."),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs.")] = False,
+) -> None:
+    """Start the hub, NATS (embedded unless configured), the ledger and one adapter per member."""
+    from hub.bootstrap import start_stack
+    from hub.config import load_config
+    from hub.logs import setup_logging
+
+    setup_logging(logging.DEBUG if verbose else logging.WARNING)
+    with clean_errors():
+        hub_config = load_config(config)
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        say(f"truc: starting with {hub_config.source}, data in {data_dir.resolve()}")
+        stack = await start_stack(hub_config, data_dir, progress=say)
+        members = ", ".join(f"{c}={a.address}" for c, a in stack.adapters.items())
+        say(
+            f"ready nats={stack.nats_url} monitor={stack.nats_monitor_url or '-'} "
+            f"ledger={stack.ledger.storage.describe()} adapters: {members}"
+        )
+        say("press Ctrl-C to stop")
+        await stop.wait()
+        say("truc: stopping (finishing work in flight)")
+        await stack.stop()
+        say("truc: stopped")
+
+    with clean_errors():
+        asyncio.run(run())
+
+
+# -- send -------------------------------------------------------------------------------------
+
+
+@app.command()
+def send(
+    sender: Annotated[str, typer.Option("--from", help="Sending member's agency code.")],
+    recipients: Annotated[list[str], typer.Option("--to", help="Recipient agency code (repeat).")],
+    subject: Annotated[str, typer.Option("--subject", help="Trích yếu: at most 500 characters.")],
+    attach: Annotated[
+        list[Path] | None,
+        typer.Option("--attach", help="File to attach (repeat).", exists=True, dir_okay=False),
+    ] = None,
+    content: Annotated[
+        str, typer.Option("--content", help="Nội dung: at most 500 characters.")
+    ] = "",
+    notation: Annotated[
+        str, typer.Option("--notation", help="Code notation, e.g. VPCP-TTĐT.")
+    ] = "",
+    number: Annotated[str, typer.Option("--number", help="Code number, e.g. 7816.")] = "",
+    priority: Annotated[int, typer.Option("--priority", help="0 normal .. 4 timed express.")] = 0,
+    due_date: Annotated[str, typer.Option("--due-date", help="Hạn xử lý, yyyy/MM/dd.")] = "",
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="Return once queued, not once the hub recorded it.")
+    ] = False,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+) -> None:
+    """Send a document; prints the new document id alone on stdout."""
+    from adapters.pb.truc.v1 import document_pb2, exchange_pb2
+
+    with clean_errors():
+        stub = _document_stub(data_dir, sender)
+        document = document_pb2.Document(
+            subject=subject,
+            content=content,
+            code=document_pb2.DocumentCode(code_number=number, code_notation=notation),
+            other_info=document_pb2.OtherInfo(priority=priority),
+            due_date=due_date,
+            from_organ=document_pb2.Organization(organ_id=sender),
+            to_organs=[document_pb2.Organization(organ_id=r) for r in recipients],
+        )
+        for path in attach or []:
+            document.attachments.append(
+                document_pb2.Attachment(
+                    name=path.name, content=path.read_bytes(), content_type=_content_type(path)
+                )
+            )
+        response = stub.SendDocument(
+            exchange_pb2.SendDocumentRequest(
+                recipients=recipients, document=document, wait_for_receipt=not no_wait
+            ),
+            timeout=30,
+        )
+    print(response.document_id)
+
+
+def _content_type(path: Path) -> str:
+    import mimetypes
+
+    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+# -- status -----------------------------------------------------------------------------------
+
+
+@app.command("status-update")
+def status_update(
+    member: Annotated[str, typer.Argument(help="Member reporting the status.")],
+    document_id: Annotated[str, typer.Argument(help="Document the status is about.")],
+    code: Annotated[str, typer.Argument(help="edXML status code: 01..06, 13, 15, 16.")],
+    description: Annotated[str, typer.Option("--description", help="Reason or note.")] = "",
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+) -> None:
+    """Report an edXML status on a document; prints its ledger position."""
+    from adapters.pb.truc.v1 import exchange_pb2
+
+    with clean_errors():
+        stub = _document_stub(data_dir, member)
+        response = stub.UpdateStatus(
+            exchange_pb2.UpdateStatusRequest(
+                document_id=document_id,
+                status_code=code,
+                description=description,
+                wait_for_receipt=True,
+            ),
+            timeout=30,
+        )
+    print(response.ledger_position)
+
+
+# -- inbox ------------------------------------------------------------------------------------
+
+
+@app.command()
+def inbox(
+    member: Annotated[str, typer.Argument(help="Member whose inbox to read.")],
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep waiting for new items.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line.")] = False,
+    pending: Annotated[
+        bool, typer.Option("--pending", help="Only items not yet acknowledged.")
+    ] = False,
+    ack: Annotated[
+        bool, typer.Option("--ack", help="Acknowledge each item shown (act as the agency system).")
+    ] = False,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+) -> None:
+    """Print (or follow) what arrived for a member: documents, statuses, deliveries."""
+    from adapters.pb.truc.v1 import exchange_pb2
+
+    with clean_errors():
+        stub = _document_stub(data_dir, member)
+        table = _inbox_table() if not as_json and not follow else None
+        stream = stub.Inbox(
+            exchange_pb2.InboxRequest(include_acknowledged=not pending, follow=follow)
+        )
+        try:
+            for item in stream:
+                row = _inbox_dict(item)
+                if ack and not item.acknowledged:
+                    stub.AckInbox(
+                        exchange_pb2.AckInboxRequest(delivery_id=item.delivery_id), timeout=10
+                    )
+                    row["acknowledged"] = True
+                if as_json:
+                    print(json.dumps(row, ensure_ascii=False), flush=True)
+                elif table is not None:
+                    _inbox_row(table, row)
+                else:
+                    out.print(_inbox_line(row), markup=False)
+        except KeyboardInterrupt:
+            stream.cancel()
+        if table is not None:
+            if table.row_count:
+                out.print(table)
+            else:
+                err.print(f"{member}: inbox is empty", markup=False)
+
+
+def _inbox_dict(item: Any) -> dict[str, Any]:
+    body = item.WhichOneof("body")
+    row: dict[str, Any] = {
+        "delivery_id": item.delivery_id,
+        "kind": item.kind,
+        "document_id": item.document_id,
+        "message_id": item.message_id,
+        "sender": item.sender,
+        "ledger_position": item.ledger_position,
+        "received_at": _iso(item.received_at_ms),
+        "acknowledged": item.acknowledged,
+    }
+    if body == "document":
+        row["subject"] = item.document.subject
+        row["attachments"] = [a.name for a in item.document.attachments]
+    elif body == "status":
+        row["status_code"] = item.status.status_code
+        row["description"] = item.status.description
+    return row
+
+
+def _inbox_table() -> Table:
+    table = Table(title="inbox", show_lines=False)
+    for column in (
+        "#",
+        "kind",
+        "from",
+        "document",
+        "subject / status",
+        "position",
+        "received",
+        "ack",
+    ):
+        table.add_column(column)
+    return table
+
+
+def _inbox_row(table: Table, row: dict[str, Any]) -> None:
+    what = (
+        row.get("subject") or f"{row.get('status_code', '')} {row.get('description', '')}".strip()
+    )
+    table.add_row(
+        str(row["delivery_id"]),
+        row["kind"],
+        row["sender"],
+        row["document_id"],
+        what,
+        str(row["ledger_position"]),
+        row["received_at"],
+        "yes" if row["acknowledged"] else "no",
+    )
+
+
+def _inbox_line(row: dict[str, Any]) -> str:
+    what = row.get("subject") or f"status {row.get('status_code', '')}"
+    return (
+        f"#{row['delivery_id']} {row['kind']} from {row['sender']} {row['document_id']}"
+        f" @{row['ledger_position']}: {what}"
+    )
+
+
+# -- trace ------------------------------------------------------------------------------------
+
+
+@app.command()
+def trace(
+    document_id: Annotated[str, typer.Argument(help="Document id printed by `truc send`.")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Hub configuration (TOML).")
+    ] = None,
+) -> None:
+    """Every recorded event of a document, in order, with ledger positions and times."""
+    with clean_errors():
+        ledger = _open_ledger(data_dir, config)
+        try:
+            entries = ledger.trace(document_id)
+        finally:
+            ledger.close()
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "document_id": document_id,
+                    "events": [
+                        {
+                            "position": e.position,
+                            "version": e.version,
+                            "event": e.event,
+                            "timestamp": e.timestamp.isoformat(),
+                            **e.fields,
+                        }
+                        for e in entries
+                    ],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    table = Table(title=f"document {document_id}")
+    for column in ("position", "event", "recorded at", "who", "detail"):
+        table.add_column(column)
+    for e in entries:
+        f = e.fields
+        who = f.get("sender") or f.get("recipient") or f.get("reporter") or ""
+        detail = (
+            f.get("subject")
+            or (
+                f"status {f['status_code']} {f.get('description', '')}".strip()
+                if "status_code" in f
+                else ""
+            )
+            or (f"took message {f['delivered_message_id']}" if "delivered_message_id" in f else "")
+            or f.get("message_id", "")
+        )
+        table.add_row(
+            str(e.position),
+            e.event.split(".")[-1],
+            e.timestamp.isoformat(timespec="milliseconds"),
+            who,
+            detail,
+        )
+    out.print(table)
+
+
+def _open_ledger(data_dir: Path, config: Path | None) -> Any:
+    from hub.config import load_config
+    from hub.stackfile import read_stack
+    from ledger.application import Ledger
+    from ledger.storage import SqliteStorage
+
+    if config is None:
+        try:
+            info = read_stack(data_dir, require_running=False)
+            if info.ledger_env.get("SQLITE_DBNAME"):
+                return Ledger(SqliteStorage(Path(info.ledger_env["SQLITE_DBNAME"])))
+        except StackNotRunning:
+            pass
+    storage = load_config(config).storage(data_dir)
+    if isinstance(storage, SqliteStorage) and not storage.path.exists():
+        raise StackNotRunning(
+            f"no ledger at {storage.path} (has `truc up` run with this --data-dir?)"
+        )
+    return Ledger(storage)
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _document_stub(data_dir: Path, member: str) -> Any:
+    from adapters.pb.truc.v1 import exchange_pb2_grpc
+    from hub.stackfile import read_stack
+
+    endpoint = read_stack(data_dir).endpoint(member)
+    channel = grpc.insecure_channel(endpoint.grpc)
+    return exchange_pb2_grpc.DocumentExchangeStub(channel)
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

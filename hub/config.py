@@ -1,0 +1,167 @@
+"""The hub's configuration file (TOML): members, routes, ledger backend, NATS.
+
+Read once, by the composition root, into frozen dataclasses; nothing reads configuration at
+import time. Errors name the key that is wrong.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from hub.errors import ConfigError
+from hub.model import Kind
+from ledger.agency import is_valid_code
+from ledger.storage import PostgresStorage, SqliteStorage, Storage
+
+MEMBER_KINDS = ("document", "dossier", "postal", "population")
+
+
+@dataclass(frozen=True)
+class MemberConfig:
+    code: str
+    name: str
+    kind: str = "document"
+    grpc_port: int = 0
+    # Raw Ed25519 public key; None: a demo key pair is generated under <data-dir>/keys/.
+    public_key: bytes | None = None
+    # Where the adapter finds its private key; default <data-dir>/keys/<token>.pem.
+    private_key_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class RouteConfig:
+    senders: str
+    recipients: str
+    kinds: frozenset[Kind]
+
+
+@dataclass(frozen=True)
+class HubConfig:
+    name: str = "truc.demo.gov.vn"
+    nats_url: str = ""
+    nats_port: int = 4222
+    nats_monitor_port: int = 8222
+    batch_size: int = 256
+    ledger_backend: str = "sqlite"
+    ledger_path: str = "ledger.sqlite3"
+    postgres: PostgresStorage = field(default_factory=PostgresStorage)
+    members: tuple[MemberConfig, ...] = ()
+    routes: tuple[RouteConfig, ...] = ()
+    source: str = "<built-in demo>"
+
+    def storage(self, data_dir: Path) -> Storage:
+        if self.ledger_backend == "postgres":
+            return self.postgres
+        path = Path(self.ledger_path)
+        return SqliteStorage(path if path.is_absolute() else data_dir / path)
+
+    def member(self, code: str) -> MemberConfig:
+        for member in self.members:
+            if member.code == code:
+                return member
+        raise ConfigError(f"{code} is not a member in {self.source}")
+
+
+def demo_config_path() -> Path:
+    return Path(str(resources.files("hub").joinpath("demo/truc.toml")))
+
+
+def load_config(path: Path | None) -> HubConfig:
+    """Load `path`, or the demo configuration when None."""
+    source = path or demo_config_path()
+    try:
+        raw = tomllib.loads(source.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"cannot read configuration {source}: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{source}: not valid TOML: {error}") from None
+    return parse_config(raw, str(source))
+
+
+def parse_config(raw: dict[str, Any], source: str = "<config>") -> HubConfig:
+    hub = _table(raw, "hub", source)
+    ledger = _table(raw, "ledger", source)
+    backend = str(ledger.get("backend", "sqlite"))
+    if backend not in ("sqlite", "postgres"):
+        raise ConfigError(
+            f"{source}: ledger.backend must be 'sqlite' or 'postgres', not {backend!r}"
+        )
+    pg = _table(ledger, "postgres", source)
+    members = tuple(_member(m, i, source) for i, m in enumerate(raw.get("members", [])))
+    codes = [m.code for m in members]
+    if len(set(codes)) != len(codes):
+        raise ConfigError(f"{source}: a member code appears twice")
+    routes = tuple(_route(r, i, source) for i, r in enumerate(raw.get("routes", [])))
+    return HubConfig(
+        name=str(hub.get("name", "truc.demo.gov.vn")),
+        nats_url=str(hub.get("nats_url", "")),
+        nats_port=int(hub.get("nats_port", 4222)),
+        nats_monitor_port=int(hub.get("nats_monitor_port", 8222)),
+        batch_size=int(hub.get("batch_size", 256)),
+        ledger_backend=backend,
+        ledger_path=str(ledger.get("path", "ledger.sqlite3")),
+        postgres=PostgresStorage(
+            dbname=str(pg.get("dbname", "truc")),
+            host=str(pg.get("host", "127.0.0.1")),
+            port=int(pg.get("port", 5432)),
+            user=str(pg.get("user", "postgres")),
+            password=str(pg.get("password", "")),
+            schema=str(pg.get("schema", "")),
+        ),
+        members=members,
+        routes=routes,
+        source=source,
+    )
+
+
+def _table(raw: dict[str, Any], key: str, source: str) -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: [{key}] must be a table")
+    return value
+
+
+def _member(raw: Any, index: int, source: str) -> MemberConfig:
+    where = f"{source}: members[{index}]"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a table")
+    code = str(raw.get("code", ""))
+    if not is_valid_code(code):
+        raise ConfigError(f"{where}.code: {code!r} is not an agency code")
+    kind = str(raw.get("kind", "document"))
+    if kind not in MEMBER_KINDS:
+        raise ConfigError(f"{where}.kind: must be one of {', '.join(MEMBER_KINDS)}")
+    public_key = None
+    if "public_key" in raw:
+        try:
+            public_key = base64.b64decode(str(raw["public_key"]), validate=True)
+        except binascii.Error:
+            raise ConfigError(f"{where}.public_key: not base64") from None
+        if len(public_key) != 32:
+            raise ConfigError(f"{where}.public_key: an Ed25519 public key is 32 bytes")
+    private_key_file = Path(raw["private_key_file"]) if "private_key_file" in raw else None
+    return MemberConfig(
+        code=code,
+        name=str(raw.get("name", code)),
+        kind=kind,
+        grpc_port=int(raw.get("grpc_port", 0)),
+        public_key=public_key,
+        private_key_file=private_key_file,
+    )
+
+
+def _route(raw: Any, index: int, source: str) -> RouteConfig:
+    where = f"{source}: routes[{index}]"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a table")
+    try:
+        kinds = frozenset(Kind(k) for k in raw.get("kinds", [k.value for k in Kind]))
+    except ValueError as error:
+        raise ConfigError(f"{where}.kinds: {error}") from None
+    return RouteConfig(str(raw.get("senders", "*")), str(raw.get("recipients", "*")), kinds)

@@ -1,0 +1,164 @@
+"""Judging one inbound message: the checks the hub makes before anything is recorded.
+
+Order matters: cheap shape checks first, then who is speaking (the subject the message came
+on must belong to the header's sender, and the signature must verify with that sender's key
+valid at signing time), then what they may say (routes, payload rules). A message is
+"authenticated" once its signature verified, which decides whether its refusal can be
+attributed to the sender in the ledger.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+from hub.errors import MalformedMessage
+from hub.model import Kind, Opened, PayloadFacts
+from hub.ports import Clock, EnvelopeCodec
+from hub.registry import Registry, RegistryError
+from ledger.commands import Command, RecordDelivery, RecordDocument, RecordStatus
+
+# A message signed further in the future than this is refused (clock skew allowance).
+MAX_FUTURE_SKEW_MS = 5 * 60 * 1000
+
+
+@dataclass(frozen=True)
+class Accepted:
+    opened: Opened
+    facts: PayloadFacts
+    command: Command
+    sender_public_key: bytes
+    received_at_ms: int
+
+
+@dataclass(frozen=True)
+class Rejected:
+    code: str
+    reason: str
+    received_at_ms: int
+    opened: Opened | None = None
+    # The member the subject says sent it (who to tell), when it is a registered member.
+    notify: str | None = None
+    authenticated: bool = False
+
+    @property
+    def message_id(self) -> str:
+        return self.opened.header.message_id if self.opened else ""
+
+
+Verdict = Accepted | Rejected
+
+
+def iso_ms(ms: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+
+
+class Intake:
+    def __init__(self, registry: Registry, codec: EnvelopeCodec, clock: Clock) -> None:
+        self._registry = registry
+        self._codec = codec
+        self._clock = clock
+
+    def judge(self, subject_member: str | None, raw: bytes) -> Verdict:
+        now = self._clock.now_ms()
+        notify = (
+            subject_member if subject_member and self._registry.is_member(subject_member) else None
+        )
+        try:
+            opened = self._codec.open(raw)
+        except MalformedMessage as error:
+            return Rejected("malformed", str(error), now, notify=notify)
+        header = opened.header
+        if subject_member != header.sender:
+            return Rejected(
+                "sender_mismatch",
+                f"header.sender: {header.sender} signed, but the message came on "
+                f"{subject_member or 'an unknown subject'}'s subject",
+                now,
+                opened,
+                notify,
+            )
+        try:
+            key = self._registry.key(header.sender, header.key_id, header.signed_at_ms)
+        except RegistryError as error:
+            code = "unknown_sender" if error.code == "unknown_member" else error.code
+            return Rejected(code, f"header.sender/key_id: {error.reason}", now, opened, notify)
+        if not self._codec.sender_signature_valid(opened, key.public_key):
+            return Rejected(
+                "bad_signature",
+                f"signature: does not verify with key {key.key_id} of {header.sender}",
+                now,
+                opened,
+                notify,
+            )
+        rejected = self._judge_authenticated(opened, now, notify)
+        if rejected is not None:
+            return rejected
+        try:
+            facts = self._codec.inspect(opened)
+        except MalformedMessage as error:
+            return Rejected("invalid_payload", str(error), now, opened, notify, True)
+        return Accepted(opened, facts, _command(opened, facts, now), key.public_key, now)
+
+    def _judge_authenticated(self, opened: Opened, now: int, notify: str | None) -> Rejected | None:
+        header = opened.header
+        if header.signed_at_ms > now + MAX_FUTURE_SKEW_MS:
+            return Rejected(
+                "signed_in_future",
+                "header.signed_at_ms: later than the hub's clock allows",
+                now,
+                opened,
+                notify,
+                True,
+            )
+        if header.kind is Kind.DOCUMENT:
+            for recipient in header.recipients:
+                try:
+                    self._registry.check_route(header.sender, recipient, header.kind)
+                except RegistryError as error:
+                    return Rejected(
+                        error.code, f"header.recipients: {error.reason}", now, opened, notify, True
+                    )
+        return None
+
+
+def _command(opened: Opened, facts: PayloadFacts, now: int) -> Command:
+    header = opened.header
+    signed = {
+        "received_at": iso_ms(now),
+        "header_b64": base64.b64encode(opened.header_bytes).decode(),
+        "signature_b64": base64.b64encode(opened.signature).decode(),
+    }
+    if header.kind is Kind.DOCUMENT:
+        return RecordDocument(
+            message_id=header.message_id,
+            document_id=header.document_id,
+            sender=header.sender,
+            recipients=header.recipients,
+            key_id=header.key_id,
+            signed_at=iso_ms(header.signed_at_ms),
+            payload_sha256=header.payload_sha256.hex(),
+            subject=facts.subject,
+            business_type=facts.business_type,
+            refers_to=facts.refers_to,
+            due_date=facts.due_date,
+            **signed,
+        )
+    if header.kind is Kind.STATUS:
+        return RecordStatus(
+            message_id=header.message_id,
+            document_id=header.document_id,
+            reporter=header.sender,
+            status_code=facts.status_code,
+            description=facts.description,
+            **signed,
+        )
+    return RecordDelivery(
+        message_id=header.message_id,
+        document_id=header.document_id,
+        recipient=header.sender,
+        delivered_message_id=facts.delivered_message_id,
+        **signed,
+    )

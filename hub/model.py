@@ -1,0 +1,62 @@
+"""The hub's view of a message: plain values the codec extracts, free of protobuf.
+
+The hub judges messages on these; only `adapters/` knows the wire format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    DOCUMENT = "document"
+    STATUS = "status"
+    DELIVERY = "delivery"
+
+
+@dataclass(frozen=True)
+class AttachmentDigest:
+    name: str
+    sha256: bytes
+    size: int
+
+
+@dataclass(frozen=True)
+class Header:
+    version: int
+    message_id: str
+    kind: Kind
+    sender: str
+    recipients: tuple[str, ...]
+    document_id: str
+    signed_at_ms: int
+    key_id: str
+    payload_sha256: bytes
+    payload_size: int
+    attachments: tuple[AttachmentDigest, ...] = ()
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A parsed envelope whose signature has NOT been checked yet."""
+
+    raw: bytes
+    header_bytes: bytes
+    signature: bytes
+    payload: bytes
+    header: Header
+
+
+@dataclass(frozen=True)
+class PayloadFacts:
+    """What the hub records about a payload (the payload itself is not kept in the ledger)."""
+
+    subject: str = ""
+    business_type: int = 0
+    refers_to: str = ""
+    due_date: str = ""
+    status_code: str = ""
+    description: str = ""
+    delivered_message_id: str = ""
+    extra: dict[str, str] = field(default_factory=dict)

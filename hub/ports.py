@@ -1,0 +1,75 @@
+"""The small interfaces the hub's use cases need from the outside world.
+
+Concrete implementations live in adapters/ (protobuf codec, Ed25519, NATS); tests can hand
+in fakes. Keeping them here is what lets hub/ stay free of transports.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from hub.model import Opened, PayloadFacts
+
+
+class Clock(Protocol):
+    def now_ms(self) -> int: ...
+
+
+class SystemClock:
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True)
+class Publication:
+    """One message for JetStream: subject, exact bytes, and the id that deduplicates it."""
+
+    subject: str
+    data: bytes
+    msg_id: str
+
+
+class Publisher(Protocol):
+    async def publish_all(self, publications: Sequence[Publication]) -> None:
+        """Publish every item and return once the server stored all of them; raise if not."""
+        ...
+
+
+class EnvelopeCodec(Protocol):
+    """Reads senders' envelopes and writes the hub's countersigned messages."""
+
+    def open(self, raw: bytes) -> Opened:
+        """Parse without trusting; raise MalformedMessage naming the field."""
+        ...
+
+    def sender_signature_valid(self, opened: Opened, public_key: bytes) -> bool: ...
+
+    def inspect(self, opened: Opened) -> PayloadFacts:
+        """Parse and validate the payload; raise MalformedMessage naming the field."""
+        ...
+
+    def routed(
+        self,
+        opened: Opened,
+        *,
+        recipient: str,
+        ledger_position: int,
+        received_at_ms: int,
+        sender_public_key: bytes,
+    ) -> bytes: ...
+
+    def receipt(
+        self,
+        *,
+        message_id: str,
+        document_id: str,
+        accepted: bool,
+        ledger_position: int = 0,
+        recorded_at_ms: int = 0,
+        reject_code: str = "",
+        reject_reason: str = "",
+        delivered_to: str = "",
+    ) -> bytes: ...

@@ -1,0 +1,236 @@
+"""The hub's main use case: judge a batch of inbound messages, record, countersign, route.
+
+One batch = one ledger transaction (group commit). The caller acknowledges the inbound
+messages only after `process` returns, i.e. after the events are durable and every routed
+copy, receipt and dead letter is stored by JetStream; if anything fails the batch comes
+again and the ledger recognises what it already recorded, so nothing is lost or doubled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+from hub import subjects
+from hub.intake import Accepted, Intake, Rejected, Verdict, iso_ms
+from hub.model import Kind
+from hub.ports import Clock, EnvelopeCodec, Publication, Publisher
+from ledger.commands import (
+    Command,
+    LedgerEntry,
+    Outcome,
+    Recorded,
+    RecordRefusal,
+    Refused,
+)
+
+RecordFn = Callable[[Sequence[Command]], list[Outcome]]
+
+
+@dataclass(frozen=True)
+class Inbound:
+    subject: str
+    data: bytes
+
+
+@dataclass
+class BatchReport:
+    """What one batch did, for metrics and logs."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    published: int = 0
+
+
+class HubService:
+    def __init__(
+        self,
+        *,
+        intake: Intake,
+        record: RecordFn,
+        codec: EnvelopeCodec,
+        publisher: Publisher,
+        clock: Clock,
+        executor: Executor,
+    ) -> None:
+        self._intake = intake
+        self._record = record
+        self._codec = codec
+        self._publisher = publisher
+        self._clock = clock
+        self._executor = executor
+
+    async def process(self, batch: Sequence[Inbound]) -> BatchReport:
+        loop = asyncio.get_running_loop()
+        verdicts: list[Verdict] = [
+            self._intake.judge(subjects.member_from_inbound(item.subject), item.data)
+            for item in batch
+        ]
+        commands = [_command_for(v, item.data) for v, item in zip(verdicts, batch, strict=True)]
+        to_record = [c for c in commands if c is not None]
+        outcomes = iter(await loop.run_in_executor(self._executor, self._record, to_record))
+        report = BatchReport()
+        publications: list[Publication] = []
+        late_refusals: list[Command] = []
+        for verdict, command, item in zip(verdicts, commands, batch, strict=True):
+            outcome = next(outcomes) if command is not None else None
+            if isinstance(verdict, Accepted) and isinstance(outcome, Refused):
+                verdict = Rejected(
+                    outcome.code,
+                    outcome.reason,
+                    verdict.received_at_ms,
+                    verdict.opened,
+                    verdict.opened.header.sender,
+                    True,
+                )
+                late = _command_for(verdict, item.data)
+                assert late is not None
+                late_refusals.append(late)
+            if isinstance(verdict, Accepted):
+                assert isinstance(outcome, Recorded)
+                report.accepted += 1
+                report.duplicates += outcome.duplicate
+                publications += self._accepted(verdict, outcome)
+            else:
+                report.rejected += 1
+                publications += self._rejected(verdict, item.data)
+            if isinstance(outcome, Recorded) and not outcome.duplicate:
+                publications += [_feed(entry) for entry in outcome.entries]
+        if late_refusals:
+            recorded = await loop.run_in_executor(self._executor, self._record, late_refusals)
+            for outcome in recorded:
+                if isinstance(outcome, Recorded) and not outcome.duplicate:
+                    publications += [_feed(entry) for entry in outcome.entries]
+        await self._publisher.publish_all(publications)
+        report.published = len(publications)
+        return report
+
+    def _accepted(self, verdict: Accepted, outcome: Recorded) -> list[Publication]:
+        header = verdict.opened.header
+        out: list[Publication] = []
+        if header.kind is Kind.DELIVERY:
+            for sender in outcome.route_to:
+                out.append(
+                    Publication(
+                        subjects.receipts(sender),
+                        self._codec.receipt(
+                            message_id=verdict.facts.delivered_message_id,
+                            document_id=header.document_id,
+                            accepted=True,
+                            ledger_position=outcome.position,
+                            recorded_at_ms=verdict.received_at_ms,
+                            delivered_to=header.sender,
+                        ),
+                        f"{header.message_id}:delivered",
+                    )
+                )
+        else:
+            for recipient in outcome.route_to:
+                out.append(
+                    Publication(
+                        subjects.deliveries(recipient),
+                        self._codec.routed(
+                            verdict.opened,
+                            recipient=recipient,
+                            ledger_position=outcome.position,
+                            received_at_ms=verdict.received_at_ms,
+                            sender_public_key=verdict.sender_public_key,
+                        ),
+                        f"{header.message_id}:{recipient}",
+                    )
+                )
+        out.append(
+            Publication(
+                subjects.receipts(header.sender),
+                self._codec.receipt(
+                    message_id=header.message_id,
+                    document_id=header.document_id,
+                    accepted=True,
+                    ledger_position=outcome.position,
+                    recorded_at_ms=verdict.received_at_ms,
+                ),
+                f"{header.message_id}:receipt",
+            )
+        )
+        return out
+
+    def _rejected(self, verdict: Rejected, raw: bytes) -> list[Publication]:
+        message_id = verdict.message_id or _raw_id(raw)
+        header = verdict.opened.header if verdict.opened else None
+        letter = {
+            "message_id": message_id,
+            "claimed_sender": header.sender if header else None,
+            "subject_member": verdict.notify,
+            "code": verdict.code,
+            "reason": verdict.reason,
+            "authenticated": verdict.authenticated,
+            "received_at": iso_ms(verdict.received_at_ms),
+            "envelope_b64": base64.b64encode(raw).decode(),
+        }
+        out = [
+            Publication(
+                subjects.dead_letter(verdict.notify),
+                json.dumps(letter, ensure_ascii=False).encode(),
+                f"{message_id}:dead",
+            )
+        ]
+        if verdict.notify:
+            out.append(
+                Publication(
+                    subjects.receipts(verdict.notify),
+                    self._codec.receipt(
+                        message_id=message_id,
+                        document_id=header.document_id if header else "",
+                        accepted=False,
+                        reject_code=verdict.code,
+                        reject_reason=verdict.reason,
+                    ),
+                    f"{message_id}:receipt",
+                )
+            )
+        return out
+
+
+def _raw_id(raw: bytes) -> str:
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def _command_for(verdict: Verdict, raw: bytes) -> Command | None:
+    """What the ledger records for a verdict; refusals only when someone is accountable."""
+    if isinstance(verdict, Accepted):
+        return verdict.command
+    if verdict.notify is None:
+        return None
+    header = verdict.opened.header if verdict.opened else None
+    return RecordRefusal(
+        message_id=verdict.message_id or _raw_id(raw),
+        claimed_sender=header.sender if header else "",
+        authenticated=verdict.authenticated,
+        reason_code=verdict.code,
+        reason=verdict.reason,
+        received_at=iso_ms(verdict.received_at_ms),
+        header_b64=base64.b64encode(verdict.opened.header_bytes).decode() if verdict.opened else "",
+        signature_b64=base64.b64encode(verdict.opened.signature).decode() if verdict.opened else "",
+    )
+
+
+def _feed(entry: LedgerEntry) -> Publication:
+    """One recorded event on the ledger feed, for monitors and mirrors."""
+    body = {
+        "position": entry.position,
+        "originator_id": entry.originator_id,
+        "originator_version": entry.originator_version,
+        "topic": entry.topic,
+        "state": json.loads(entry.state),
+    }
+    return Publication(
+        subjects.ledger_feed(entry.topic),
+        json.dumps(body, ensure_ascii=False).encode(),
+        f"ledger:{entry.position}",
+    )

@@ -1,0 +1,62 @@
+"""NATS subject and stream names: one place, so the hub, adapters and tools agree."""
+
+from __future__ import annotations
+
+from ledger.agency import from_token, to_token
+from ledger.errors import InvalidAgencyCode
+
+IN_STREAM = "TRUC_IN"
+OUT_STREAM = "TRUC_OUT"
+LEDGER_STREAM = "TRUC_LEDGER"
+DEAD_STREAM = "TRUC_DEAD"
+
+IN_ALL = "truc.in.>"
+OUT_ALL = "truc.out.>"
+LEDGER_ALL = "truc.ledger.>"
+DEAD_ALL = "truc.dead.>"
+
+HUB_CONSUMER = "hub"
+
+
+def inbound(member: str) -> str:
+    """Where a member's adapter publishes what it sends."""
+    return f"truc.in.{to_token(member)}"
+
+
+def deliveries(member: str) -> str:
+    """Where the hub puts routed messages for a member."""
+    return f"truc.out.{to_token(member)}.msg"
+
+
+def receipts(member: str) -> str:
+    """Where the hub puts its verdicts on a member's own messages."""
+    return f"truc.out.{to_token(member)}.rcpt"
+
+
+def dead_letter(member: str | None) -> str:
+    return f"truc.dead.{to_token(member) if member else 'unknown'}"
+
+
+def ledger_feed(topic: str) -> str:
+    """`ledger.document:Document.Sent` -> `truc.ledger.document.sent`."""
+    name = topic.rsplit(":", 1)[-1].lower()
+    return f"truc.ledger.{name}"
+
+
+def delivery_consumer(member: str) -> str:
+    return f"deliver-{to_token(member)}"
+
+
+def receipt_consumer(member: str) -> str:
+    return f"receipts-{to_token(member)}"
+
+
+def member_from_inbound(subject: str) -> str | None:
+    """The member whose inbound subject this is, or None for anything else."""
+    prefix = "truc.in."
+    if not subject.startswith(prefix):
+        return None
+    try:
+        return from_token(subject[len(prefix) :])
+    except InvalidAgencyCode:
+        return None

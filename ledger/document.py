@@ -1,0 +1,261 @@
+"""The Document aggregate: one per exchanged document, with its routing, deliveries and
+the edXML status life cycle per recipient (DOMAIN.md section 2).
+
+Every event carries the id of the message that caused it and the hub's receive time, so the
+ledger alone answers "which signed message made this happen, and when did the hub see it".
+The signed header bytes and signature travel in the events (base64) so an auditor can check
+each member's signature offline, without the hub.
+"""
+
+from __future__ import annotations
+
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from ledger.errors import RuleViolation
+
+DOCUMENT_NAMESPACE = uuid5(NAMESPACE_URL, "https://truc.gov.vn/ns/document")
+
+RECEIVER_CODES = frozenset({"01", "02", "03", "04", "05", "06", "15", "16"})
+SENDER_CODES = frozenset({"13"})
+FINAL_CODES = frozenset({"02", "06"})
+# Which status a recipient may report after which (None: nothing reported yet). A recall
+# (13) and the answers to it (15, 16) are handled apart: they cut across this ladder.
+_NEXT: dict[str | None, frozenset[str]] = {
+    None: frozenset({"01", "02", "03"}),
+    "01": frozenset({"02", "03"}),
+    "03": frozenset({"02", "04", "05", "06"}),
+    "04": frozenset({"02", "05", "06"}),
+    "05": frozenset({"02", "06"}),
+    "02": frozenset(),
+    "06": frozenset(),
+}
+
+
+def document_aggregate_id(document_id: str) -> UUID:
+    """Aggregate ids derive from the document id, so a replayed send finds the same aggregate."""
+    return uuid5(DOCUMENT_NAMESPACE, document_id)
+
+
+class Document(Aggregate):
+    """An official document's life on the axis."""
+
+    class Sent(Aggregate.Created):
+        document_id: str
+        message_id: str
+        sender: str
+        recipients: list[str]
+        key_id: str
+        signed_at: str
+        received_at: str
+        header_b64: str
+        signature_b64: str
+        payload_sha256: str
+        subject: str
+        business_type: int
+        refers_to: str
+        due_date: str
+
+    class Routed(Aggregate.Event):
+        recipient: str
+        message_id: str
+        received_at: str
+
+    class Delivered(Aggregate.Event):
+        recipient: str
+        message_id: str
+        delivered_message_id: str
+        received_at: str
+        header_b64: str
+        signature_b64: str
+
+    class StatusReported(Aggregate.Event):
+        reporter: str
+        status_code: str
+        description: str
+        message_id: str
+        received_at: str
+        header_b64: str
+        signature_b64: str
+
+    @staticmethod
+    def create_id(document_id: str) -> UUID:
+        return document_aggregate_id(document_id)
+
+    @event(Sent)
+    def __init__(
+        self,
+        *,
+        document_id: str,
+        message_id: str,
+        sender: str,
+        recipients: list[str],
+        key_id: str,
+        signed_at: str,
+        received_at: str,
+        header_b64: str,
+        signature_b64: str,
+        payload_sha256: str,
+        subject: str,
+        business_type: int,
+        refers_to: str,
+        due_date: str,
+    ) -> None:
+        self.document_id = document_id
+        self.sender = sender
+        self.recipients = list(recipients)
+        self.subject = subject
+        self.business_type = business_type
+        self.refers_to = refers_to
+        self.due_date = due_date
+        self.message_versions: dict[str, int] = {message_id: 1}
+        self.routed: list[str] = []
+        self.delivered: dict[str, str] = {}
+        self.statuses: dict[str, str | None] = dict.fromkeys(recipients)
+        self.recall_pending: set[str] = set()
+        self.recalled = False
+
+    @property
+    def sent_message_id(self) -> str:
+        return next(iter(self.message_versions))
+
+    def has_seen(self, message_id: str) -> bool:
+        return message_id in self.message_versions
+
+    # -- commands -------------------------------------------------------------------------
+
+    def route(self, recipient: str, message_id: str, received_at: str) -> None:
+        if recipient in self.routed:
+            return
+        self._routed(recipient=recipient, message_id=message_id, received_at=received_at)
+
+    @event(Routed)
+    def _routed(self, recipient: str, message_id: str, received_at: str) -> None:
+        self.routed.append(recipient)
+
+    def deliver(
+        self,
+        *,
+        recipient: str,
+        message_id: str,
+        delivered_message_id: str,
+        received_at: str,
+        header_b64: str,
+        signature_b64: str,
+    ) -> None:
+        if recipient not in self.recipients:
+            raise RuleViolation(
+                "not_a_recipient", f"{recipient} is not a recipient of document {self.document_id}"
+            )
+        if delivered_message_id not in self.message_versions:
+            raise RuleViolation(
+                "unknown_message",
+                f"message {delivered_message_id} was never sent about document {self.document_id}",
+            )
+        self._delivered(
+            recipient=recipient,
+            message_id=message_id,
+            delivered_message_id=delivered_message_id,
+            received_at=received_at,
+            header_b64=header_b64,
+            signature_b64=signature_b64,
+        )
+
+    @event(Delivered)
+    def _delivered(
+        self,
+        recipient: str,
+        message_id: str,
+        delivered_message_id: str,
+        received_at: str,
+        header_b64: str,
+        signature_b64: str,
+    ) -> None:
+        # Handlers run before the version moves on: this event's version is the next one.
+        self.message_versions[message_id] = self.version + 1
+        self.delivered.setdefault(recipient, delivered_message_id)
+
+    def report_status(
+        self,
+        *,
+        reporter: str,
+        status_code: str,
+        description: str,
+        message_id: str,
+        received_at: str,
+        header_b64: str,
+        signature_b64: str,
+    ) -> None:
+        self._check_status(reporter, status_code, description)
+        self._status_reported(
+            reporter=reporter,
+            status_code=status_code,
+            description=description,
+            message_id=message_id,
+            received_at=received_at,
+            header_b64=header_b64,
+            signature_b64=signature_b64,
+        )
+
+    def _check_status(self, reporter: str, code: str, description: str) -> None:
+        if code in SENDER_CODES:
+            if reporter != self.sender:
+                raise RuleViolation(
+                    "status_not_allowed",
+                    f"status {code} may only come from the sender {self.sender}",
+                )
+            if self.recalled:
+                raise RuleViolation("status_not_allowed", "the document is already recalled")
+            return
+        if code not in RECEIVER_CODES:
+            raise RuleViolation(
+                "unknown_status", f"status_code {code!r} is not an edXML status code"
+            )
+        if reporter not in self.statuses:
+            raise RuleViolation(
+                "not_a_recipient", f"{reporter} is not a recipient of document {self.document_id}"
+            )
+        if code in {"15", "16"}:
+            if reporter not in self.recall_pending:
+                raise RuleViolation(
+                    "status_not_allowed",
+                    f"status {code} answers a recall (13), and none is pending for {reporter}",
+                )
+            return
+        if self.recalled:
+            raise RuleViolation(
+                "status_not_allowed", "the document was recalled; only 15 or 16 may follow"
+            )
+        if code == "02" and not description.strip():
+            raise RuleViolation(
+                "missing_field", "description: a rejection (02) must give the reason"
+            )
+        current = self.statuses[reporter]
+        if code not in _NEXT[current]:
+            after = "nothing yet" if current is None else current
+            raise RuleViolation(
+                "illegal_transition", f"status {code} cannot follow {after} for {reporter}"
+            )
+
+    @event(StatusReported)
+    def _status_reported(
+        self,
+        reporter: str,
+        status_code: str,
+        description: str,
+        message_id: str,
+        received_at: str,
+        header_b64: str,
+        signature_b64: str,
+    ) -> None:
+        # Handlers run before the version moves on: this event's version is the next one.
+        self.message_versions[message_id] = self.version + 1
+        if status_code == "13":
+            self.recall_pending = {r for r in self.recipients}
+        elif status_code in {"15", "16"}:
+            self.recall_pending.discard(reporter)
+            if status_code == "15":
+                self.recalled = True
+        else:
+            self.statuses[reporter] = status_code
