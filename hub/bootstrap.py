@@ -100,13 +100,11 @@ class Stack:
         for handle in self.adapters.values():
             await handle.server.stop(grace=2)
             await handle.gateway.stop()
-            with contextlib.suppress(Exception):
-                await handle.nc.drain()
+            await jetstream.close(handle.nc)
             handle.mailbox.close()
         self.adapters.clear()
         await self.stop_hub()
-        with contextlib.suppress(Exception):
-            await self.hub_nc.drain()
+        await jetstream.close(self.hub_nc)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self.executor, self.ledger.close)
         self.executor.shutdown(wait=True)

@@ -46,6 +46,15 @@ async def connect(url: str, name: str, **options: Any) -> NATS:
     )
 
 
+async def close(nc: NATS) -> None:
+    """Flush pending acks and close. (Not drain: nats-py's drain waits out pending pull
+    requests until its timeout, and our loops have already stopped fetching.)"""
+    with contextlib.suppress(Exception):
+        await nc.flush(timeout=2)
+    with contextlib.suppress(Exception):
+        await nc.close()
+
+
 def stream_configs(replicas: int = 1) -> list[StreamConfig]:
     def cfg(name: str, subject: str, max_age: float) -> StreamConfig:
         return StreamConfig(
@@ -164,8 +173,8 @@ async def pull_loop(
     while not stop.is_set():
         try:
             msgs = await sub.fetch(batch, timeout=idle_timeout)
-        except NatsTimeoutError:
-            continue
+        except (NatsTimeoutError, TimeoutError):
+            continue  # nothing to fetch within idle_timeout
         except (nats.errors.ConnectionClosedError, nats.errors.DrainTimeoutError):
             return
         except Exception:  # a NATS outage: retry until stopped

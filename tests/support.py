@@ -1,0 +1,113 @@
+"""Helpers shared by the tests: waiting on conditions with deadlines, test configurations."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from hub.config import HubConfig, parse_config
+
+T = TypeVar("T")
+
+G22, G15, H49, G01, POST = (
+    "000.00.00.G22",
+    "000.00.00.G15",
+    "000.00.00.H49",
+    "000.00.00.G01",
+    "BCCI.VNPOST",
+)
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]] | Callable[[], T],
+    *,
+    within: float = 15.0,
+    what: str = "condition",
+) -> T:
+    """Poll `probe` until it returns something truthy; fail with `what` at the deadline."""
+    deadline = time.monotonic() + within
+    last: Any = None
+    while time.monotonic() < deadline:
+        result = probe()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result  # type: ignore[return-value]
+        last = result
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"timed out after {within}s waiting for {what} (last: {last!r})")
+
+
+def wait_until(probe: Callable[[], T], *, timeout: float = 15.0, what: str = "condition") -> T:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        result = probe()
+        if result:
+            return result
+        last = result
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def make_config(nats_url: str = "", **ledger: Any) -> HubConfig:
+    """Four members on free gRPC ports; documents allowed between state bodies only."""
+    members = [
+        {"code": G22, "name": "Văn phòng Chính phủ"},
+        {"code": G15, "name": "Bộ Tư pháp"},
+        {"code": H49, "name": "UBND tỉnh Quảng Ninh"},
+        {"code": POST, "name": "Bưu điện Việt Nam", "kind": "postal"},
+    ]
+    return parse_config(
+        {
+            "hub": {
+                "name": "truc.test",
+                "nats_url": nats_url,
+                "nats_port": 0,
+                "nats_monitor_port": 0,
+            },
+            "ledger": {"backend": "sqlite", **ledger},
+            "members": members,
+            "routes": [{"senders": "000.*", "recipients": "000.*"}],
+        },
+        "<test>",
+    )
+
+
+def write_config(path: Path, nats_url: str) -> Path:
+    path.write_text(
+        f"""
+[hub]
+name = "truc.test"
+nats_url = "{nats_url}"
+
+[ledger]
+backend = "sqlite"
+
+[[members]]
+code = "{G22}"
+name = "Văn phòng Chính phủ"
+
+[[members]]
+code = "{G15}"
+name = "Bộ Tư pháp"
+
+[[members]]
+code = "{H49}"
+name = "UBND tỉnh Quảng Ninh"
+
+[[members]]
+code = "{POST}"
+name = "Bưu điện Việt Nam"
+kind = "postal"
+
+[[routes]]
+senders = "000.*"
+recipients = "000.*"
+""",
+        encoding="utf-8",
+    )
+    return path
