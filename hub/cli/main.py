@@ -416,6 +416,16 @@ def _open_ledger(data_dir: Path, config: Path | None) -> Any:
     return Ledger(storage)
 
 
+# -- command groups ---------------------------------------------------------------------------
+# Imported for their side effect: each module adds its commands to a group.
+import hub.cli.audit  # noqa: E402
+import hub.cli.ledger_cmds  # noqa: E402,F401
+from hub.cli.apps import audit_app, ledger_app  # noqa: E402
+
+app.add_typer(audit_app, name="audit")
+app.add_typer(ledger_app, name="ledger")
+
+
 # -- helpers ----------------------------------------------------------------------------------
 
 
