@@ -145,7 +145,7 @@ def _header(wire: envelope_pb2.EnvelopeHeader) -> Header:
         raise MalformedMessage("header.document_id", "must be a lowercase UUID")
     if len(wire.payload_sha256) != 32:
         raise MalformedMessage("header.payload_sha256", "must be 32 bytes")
-    if len(wire.key_id) != 8:
+    if len(wire.key_id) != 8 or not all(c in "0123456789abcdef" for c in wire.key_id):
         raise MalformedMessage("header.key_id", "must be 8 hex characters")
     return Header(
         version=wire.version,

@@ -23,7 +23,7 @@ from adapters.document.mailbox import Mailbox
 from adapters.document.servicer import DocumentExchangeServicer
 from adapters.envelope import ProtobufCodec
 from adapters.grpc_server import start_server
-from adapters.nats import jetstream
+from adapters.nats import auth, jetstream
 from adapters.nats.embedded import EmbeddedNats, choose_port
 from adapters.pb.truc.v1 import exchange_pb2, exchange_pb2_grpc
 from hub import subjects
@@ -138,6 +138,21 @@ def hub_signer(config: HubConfig, data_dir: Path) -> Signer:
     return load_or_create_key(data_dir / "keys" / "hub.pem", config.name, demo=True)
 
 
+def nats_credentials(
+    config: HubConfig, data_dir: Path
+) -> tuple[auth.NatsCredentials, dict[str, auth.NatsCredentials]]:
+    """The embedded server's users: the hub, and one least-privilege user per adapter."""
+    secrets_dir = data_dir / "secrets"
+    hub_user = auth.load_or_create(secrets_dir, auth.HUB_USER)
+    adapters = {
+        m.code: auth.load_or_create(
+            secrets_dir, auth.adapter_user(m.code), auth.adapter_inbox_prefix(m.code)
+        )
+        for m in config.members
+    }
+    return hub_user, adapters
+
+
 def build_registry(config: HubConfig, signers: dict[str, Signer]) -> Registry:
     members = []
     for m in config.members:
@@ -163,11 +178,15 @@ async def start_stack(
     embedded: EmbeddedNats | None = None
     nats_url = config.nats_url
     monitor_url = ""
+    credentials = nats_credentials(config, data_dir) if not nats_url else None
     if not nats_url:
+        assert credentials is not None
+        hub_credentials, adapter_credentials = credentials
         embedded = EmbeddedNats(
             store_dir=data_dir / "nats",
             port=config.nats_port,
             monitor_port=config.nats_monitor_port,
+            extra_config=auth.authorization_block(hub_credentials, adapter_credentials),
         )
         await loop.run_in_executor(None, embedded.start)
         nats_url, monitor_url = embedded.url, embedded.monitor_url
@@ -181,7 +200,7 @@ async def start_stack(
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
     storage = config.storage(data_dir)
     ledger = await loop.run_in_executor(executor, Ledger, storage)
-    hub_nc = await jetstream.connect(nats_url, "truc-hub")
+    hub_nc = await jetstream.connect(nats_url, "truc-hub", credentials[0] if credentials else None)
     js = hub_nc.jetstream()
     await jetstream.ensure_streams(js)
     await jetstream.ensure_hub_consumer(js)
@@ -225,7 +244,12 @@ async def start_stack(
                 progress(f"{member.code}: no private key here; its adapter runs elsewhere")
                 continue
             handle_ = await start_adapter(
-                member, signers[member.code], hub_key.public_key, nats_url, data_dir
+                member,
+                signers[member.code],
+                hub_key.public_key,
+                nats_url,
+                data_dir,
+                credentials=credentials[1][member.code] if credentials else None,
             )
             stack.adapters[member.code] = handle_
             progress(f"adapter {member.code} ({member.name}): gRPC {handle_.address}")
@@ -240,10 +264,14 @@ async def start_adapter(
     nats_url: str,
     data_dir: Path,
     *,
+    credentials: auth.NatsCredentials | None = None,
     host: str = "127.0.0.1",
 ) -> AdapterHandle:
-    """One member's document adapter: its own NATS connection, mailbox and gRPC server."""
-    nc = await jetstream.connect(nats_url, f"truc-adapter-{to_token(member.code)}")
+    """One member's document adapter: its own NATS connection (with its own least-privilege
+    user when the hub provisions NATS), mailbox and gRPC server."""
+    nc = await jetstream.connect(
+        nats_url, f"truc-adapter-{to_token(member.code)}", credentials
+    )
     mailbox = Mailbox(data_dir / "adapters" / to_token(member.code) / "mailbox.sqlite3")
     gateway = DocumentGateway(
         member=member.code,

@@ -7,7 +7,6 @@ import time. Errors name the key that is wrong.
 from __future__ import annotations
 
 import base64
-import binascii
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -79,6 +78,8 @@ def load_config(path: Path | None) -> HubConfig:
         raw = tomllib.loads(source.read_text(encoding="utf-8"))
     except OSError as error:
         raise ConfigError(f"cannot read configuration {source}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{source}: not UTF-8 text: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{source}: not valid TOML: {error}") from None
     return parse_config(raw, str(source))
@@ -95,21 +96,22 @@ def parse_config(raw: dict[str, Any], source: str = "<config>") -> HubConfig:
     pg = _table(ledger, "postgres", source)
     members = tuple(_member(m, i, source) for i, m in enumerate(raw.get("members", [])))
     codes = [m.code for m in members]
-    if len(set(codes)) != len(codes):
-        raise ConfigError(f"{source}: a member code appears twice")
+    twice = sorted({code for code in codes if codes.count(code) > 1})
+    if twice:
+        raise ConfigError(f"{source}: member code {', '.join(twice)} appears more than once")
     routes = tuple(_route(r, i, source) for i, r in enumerate(raw.get("routes", [])))
     return HubConfig(
         name=str(hub.get("name", "truc.demo.gov.vn")),
         nats_url=str(hub.get("nats_url", "")),
-        nats_port=int(hub.get("nats_port", 4222)),
-        nats_monitor_port=int(hub.get("nats_monitor_port", 8222)),
-        batch_size=int(hub.get("batch_size", 256)),
+        nats_port=_int(hub, "nats_port", 4222, f"{source}: hub"),
+        nats_monitor_port=_int(hub, "nats_monitor_port", 8222, f"{source}: hub"),
+        batch_size=_int(hub, "batch_size", 256, f"{source}: hub"),
         ledger_backend=backend,
         ledger_path=str(ledger.get("path", "ledger.sqlite3")),
         postgres=PostgresStorage(
             dbname=str(pg.get("dbname", "truc")),
             host=str(pg.get("host", "127.0.0.1")),
-            port=int(pg.get("port", 5432)),
+            port=_int(pg, "port", 5432, f"{source}: ledger.postgres"),
             user=str(pg.get("user", "postgres")),
             password=str(pg.get("password", "")),
             schema=str(pg.get("schema", "")),
@@ -118,6 +120,13 @@ def parse_config(raw: dict[str, Any], source: str = "<config>") -> HubConfig:
         routes=routes,
         source=source,
     )
+
+
+def _int(table: dict[str, Any], key: str, default: int, where: str) -> int:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{where}.{key}: must be an integer, not {value!r}")
+    return value
 
 
 def _table(raw: dict[str, Any], key: str, source: str) -> dict[str, Any]:
@@ -141,7 +150,7 @@ def _member(raw: Any, index: int, source: str) -> MemberConfig:
     if "public_key" in raw:
         try:
             public_key = base64.b64decode(str(raw["public_key"]), validate=True)
-        except binascii.Error:
+        except ValueError:  # binascii.Error, or non-ASCII text
             raise ConfigError(f"{where}.public_key: not base64") from None
         if len(public_key) != 32:
             raise ConfigError(f"{where}.public_key: an Ed25519 public key is 32 bytes")
@@ -150,7 +159,7 @@ def _member(raw: Any, index: int, source: str) -> MemberConfig:
         code=code,
         name=str(raw.get("name", code)),
         kind=kind,
-        grpc_port=int(raw.get("grpc_port", 0)),
+        grpc_port=_int(raw, "grpc_port", 0, where),
         public_key=public_key,
         private_key_file=private_key_file,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from hub.errors import MalformedMessage
 from hub.model import Kind, Opened, PayloadFacts
@@ -49,10 +50,12 @@ class Rejected:
 Verdict = Accepted | Rejected
 
 
-def iso_ms(ms: int) -> str:
-    from datetime import UTC, datetime
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+
+def iso_ms(ms: int) -> str:
+    """Unix milliseconds as ISO 8601 UTC, exact (integer arithmetic, no float rounding)."""
+    return (_EPOCH + timedelta(milliseconds=ms)).isoformat(timespec="milliseconds")
 
 
 class Intake:
@@ -113,14 +116,14 @@ class Intake:
                 notify,
                 True,
             )
-        if header.kind is Kind.DOCUMENT:
-            for recipient in header.recipients:
-                try:
-                    self._registry.check_route(header.sender, recipient, header.kind)
-                except RegistryError as error:
-                    return Rejected(
-                        error.code, f"header.recipients: {error.reason}", now, opened, notify, True
-                    )
+        # Every kind is routed by policy: a route list without "status" stops statuses too.
+        for recipient in header.recipients:
+            try:
+                self._registry.check_route(header.sender, recipient, header.kind)
+            except RegistryError as error:
+                return Rejected(
+                    error.code, f"header.recipients: {error.reason}", now, opened, notify, True
+                )
         return None
 
 

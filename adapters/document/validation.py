@@ -27,7 +27,12 @@ def _max(field: str, value: str, limit: int) -> None:
         raise MalformedMessage(field, f"at most {limit} characters, got {len(value)}")
 
 
+_DATE = re.compile(r"[0-9]{4}/[0-9]{2}/[0-9]{2}")
+
+
 def _date(field: str, value: str) -> None:
+    if not _DATE.fullmatch(value):
+        raise MalformedMessage(field, f"{value!r} is not a date in yyyy/MM/dd form")
     try:
         datetime.strptime(value, "%Y/%m/%d")
     except ValueError:
@@ -44,6 +49,8 @@ def validate_document(doc: pb.Document) -> None:
         raise MalformedMessage("from_organ.organ_id", "not an agency code")
     seen: set[str] = set()
     for i, organ in enumerate(doc.to_organs):
+        if not is_valid_code(organ.organ_id):
+            raise MalformedMessage(f"to_organs[{i}].organ_id", "not an agency code")
         if organ.organ_id in seen:
             raise MalformedMessage(f"to_organs[{i}].organ_id", f"{organ.organ_id} listed twice")
         seen.add(organ.organ_id)

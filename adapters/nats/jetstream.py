@@ -24,6 +24,7 @@ from nats.js.api import (
 )
 from nats.js.errors import BadRequestError, NotFoundError
 
+from adapters.nats.auth import NatsCredentials
 from hub import subjects
 from hub.ports import Publication
 
@@ -35,8 +36,16 @@ class PublishError(Exception):
     """JetStream did not store a publication."""
 
 
-async def connect(url: str, name: str, **options: Any) -> NATS:
+async def connect(
+    url: str, name: str, credentials: NatsCredentials | None = None, **options: Any
+) -> NATS:
     """Connect with reconnects on, so a NATS restart is ridden out instead of fatal."""
+    if credentials is not None:
+        options.update(
+            user=credentials.user,
+            password=credentials.password,
+            inbox_prefix=credentials.inbox_prefix,
+        )
     return await nats.connect(
         servers=[url],
         name=name,
