@@ -21,6 +21,7 @@ async def start_server(
     host: str,
     port: int,
     services: Sequence[tuple[str, Callable[[grpc.aio.Server], None]]],
+    credentials: grpc.ServerCredentials | None = None,
 ) -> tuple[grpc.aio.Server, int]:
     """Start a server with `services` (full name, registration function); return it and its port."""
     server = grpc.aio.server(
@@ -44,7 +45,12 @@ async def start_server(
         server,
     )
     try:
-        bound = server.add_insecure_port(f"{host}:{port}")
+        address = f"{host}:{port}"
+        bound = (
+            server.add_secure_port(address, credentials)
+            if credentials is not None
+            else server.add_insecure_port(address)
+        )
     except RuntimeError as error:
         raise ServerStartError(f"cannot listen on {host}:{port}: {error}") from error
     if bound == 0:
@@ -54,3 +60,12 @@ async def start_server(
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
     return server, bound
+
+
+def server_credentials(
+    *, cert: bytes, key: bytes, client_ca: bytes | None
+) -> grpc.ServerCredentials:
+    """TLS for a gRPC server; with `client_ca`, clients must present a certificate it signed."""
+    return grpc.ssl_server_credentials(
+        [(key, cert)], root_certificates=client_ca, require_client_auth=client_ca is not None
+    )

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import ssl
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,10 +23,11 @@ from adapters.document.gateway import DocumentGateway
 from adapters.document.mailbox import Mailbox
 from adapters.document.servicer import DocumentExchangeServicer
 from adapters.envelope import ProtobufCodec
-from adapters.grpc_server import start_server
+from adapters.grpc_server import server_credentials, start_server
 from adapters.nats import auth, jetstream
 from adapters.nats.embedded import EmbeddedNats, choose_port
 from adapters.pb.truc.v1 import exchange_pb2, exchange_pb2_grpc
+from adapters.tls import TlsFiles, client_context, nats_tls_block
 from hub import subjects
 from hub.config import HubConfig, MemberConfig
 from hub.errors import ConfigError
@@ -82,6 +84,8 @@ class Stack:
             ledger_env=self.ledger.storage.env() if self.config.ledger_backend == "sqlite" else {},
             hub_name=self.hub_signer.name,
             hub_key_id=self.hub_signer.key_id,
+            grpc_tls=self.config.grpc_tls,
+            tls_dir=str(self.config.tls_directory(self.data_dir)),
             members={
                 code: MemberEndpoint(code, a.member.name, a.member.kind, a.address)
                 for code, a in self.adapters.items()
@@ -179,6 +183,8 @@ async def start_stack(
     nats_url = config.nats_url
     monitor_url = ""
     credentials = nats_credentials(config, data_dir) if not nats_url else None
+    tls_files = TlsFiles(config.tls_directory(data_dir))
+    nats_tls = client_context(tls_files) if config.nats_tls else None
     if not nats_url:
         assert credentials is not None
         hub_credentials, adapter_credentials = credentials
@@ -186,7 +192,8 @@ async def start_stack(
             store_dir=data_dir / "nats",
             port=config.nats_port,
             monitor_port=config.nats_monitor_port,
-            extra_config=auth.authorization_block(hub_credentials, adapter_credentials),
+            extra_config=auth.authorization_block(hub_credentials, adapter_credentials)
+            + (nats_tls_block(tls_files) if nats_tls else ""),
         )
         await loop.run_in_executor(None, embedded.start)
         nats_url, monitor_url = embedded.url, embedded.monitor_url
@@ -200,7 +207,9 @@ async def start_stack(
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
     storage = config.storage(data_dir)
     ledger = await loop.run_in_executor(executor, Ledger, storage)
-    hub_nc = await jetstream.connect(nats_url, "truc-hub", credentials[0] if credentials else None)
+    hub_nc = await jetstream.connect(
+        nats_url, "truc-hub", credentials[0] if credentials else None, tls=nats_tls
+    )
     js = hub_nc.jetstream()
     await jetstream.ensure_streams(js)
     await jetstream.ensure_hub_consumer(js)
@@ -250,6 +259,9 @@ async def start_stack(
                 nats_url,
                 data_dir,
                 credentials=credentials[1][member.code] if credentials else None,
+                nats_tls=nats_tls,
+                grpc_tls=config.grpc_tls,
+                tls_files=tls_files,
             )
             stack.adapters[member.code] = handle_
             progress(f"adapter {member.code} ({member.name}): gRPC {handle_.address}")
@@ -265,12 +277,15 @@ async def start_adapter(
     data_dir: Path,
     *,
     credentials: auth.NatsCredentials | None = None,
+    nats_tls: ssl.SSLContext | None = None,
+    grpc_tls: str = "off",
+    tls_files: TlsFiles | None = None,
     host: str = "127.0.0.1",
 ) -> AdapterHandle:
     """One member's document adapter: its own NATS connection (with its own least-privilege
     user when the hub provisions NATS), mailbox and gRPC server."""
     nc = await jetstream.connect(
-        nats_url, f"truc-adapter-{to_token(member.code)}", credentials
+        nats_url, f"truc-adapter-{to_token(member.code)}", credentials, tls=nats_tls
     )
     mailbox = Mailbox(data_dir / "adapters" / to_token(member.code) / "mailbox.sqlite3")
     gateway = DocumentGateway(
@@ -282,8 +297,20 @@ async def start_adapter(
         clock=SystemClock(),
     )
     await gateway.start()
-    servicer = DocumentExchangeServicer(gateway)
+    server_credentials_ = None
+    if grpc_tls != "off":
+        assert tls_files is not None
+        tls_files.require(tls_files.server_cert, tls_files.server_key, tls_files.ca)
+        server_credentials_ = server_credentials(
+            cert=tls_files.server_cert.read_bytes(),
+            key=tls_files.server_key.read_bytes(),
+            client_ca=tls_files.ca.read_bytes() if grpc_tls == "mutual" else None,
+        )
+    servicer = DocumentExchangeServicer(
+        gateway, client_common_name=member.code if grpc_tls == "mutual" else None
+    )
     server, port = await start_server(
+        credentials=server_credentials_,
         host=host,
         port=choose_port(member.grpc_port),
         services=[

@@ -50,6 +50,11 @@ class HubConfig:
     ledger_backend: str = "sqlite"
     ledger_path: str = "ledger.sqlite3"
     postgres: PostgresStorage = field(default_factory=PostgresStorage)
+    tls_dir: str = "certs"
+    nats_tls: bool = False
+    # "off", "server" (adapters' gRPC over TLS) or "mutual" (agency systems show a client
+    # certificate whose CN is their agency code).
+    grpc_tls: str = "off"
     members: tuple[MemberConfig, ...] = ()
     routes: tuple[RouteConfig, ...] = ()
     source: str = "<built-in demo>"
@@ -59,6 +64,10 @@ class HubConfig:
             return self.postgres
         path = Path(self.ledger_path)
         return SqliteStorage(path if path.is_absolute() else data_dir / path)
+
+    def tls_directory(self, data_dir: Path) -> Path:
+        path = Path(self.tls_dir)
+        return path if path.is_absolute() else data_dir / path
 
     def member(self, code: str) -> MemberConfig:
         for member in self.members:
@@ -94,6 +103,12 @@ def parse_config(raw: dict[str, Any], source: str = "<config>") -> HubConfig:
             f"{source}: ledger.backend must be 'sqlite' or 'postgres', not {backend!r}"
         )
     pg = _table(ledger, "postgres", source)
+    tls = _table(raw, "tls", source)
+    grpc_tls = str(tls.get("grpc", "off"))
+    if grpc_tls not in ("off", "server", "mutual"):
+        raise ConfigError(
+            f"{source}: tls.grpc must be 'off', 'server' or 'mutual', not {grpc_tls!r}"
+        )
     members = tuple(_member(m, i, source) for i, m in enumerate(raw.get("members", [])))
     codes = [m.code for m in members]
     twice = sorted({code for code in codes if codes.count(code) > 1})
@@ -116,6 +131,9 @@ def parse_config(raw: dict[str, Any], source: str = "<config>") -> HubConfig:
             password=str(pg.get("password", "")),
             schema=str(pg.get("schema", "")),
         ),
+        tls_dir=str(tls.get("dir", "certs")),
+        nats_tls=bool(tls.get("nats", False)),
+        grpc_tls=grpc_tls,
         members=members,
         routes=routes,
         source=source,

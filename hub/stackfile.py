@@ -31,6 +31,8 @@ class StackInfo:
     ledger_env: dict[str, str]
     hub_name: str
     hub_key_id: str
+    grpc_tls: str = "off"
+    tls_dir: str = ""
     members: dict[str, MemberEndpoint] = field(default_factory=dict)
 
     def endpoint(self, code: str) -> MemberEndpoint:

@@ -53,7 +53,9 @@ def wait_until(probe: Callable[[], T], *, timeout: float = 15.0, what: str = "co
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
-def make_config(nats_url: str = "", **ledger: Any) -> HubConfig:
+def make_config(
+    nats_url: str = "", *, tls: dict[str, Any] | None = None, **ledger: Any
+) -> HubConfig:
     """Four members on free gRPC ports; documents allowed between state bodies only."""
     members = [
         {"code": G22, "name": "Văn phòng Chính phủ"},
@@ -72,6 +74,7 @@ def make_config(nats_url: str = "", **ledger: Any) -> HubConfig:
             "ledger": {"backend": "sqlite", **ledger},
             "members": members,
             "routes": [{"senders": "000.*", "recipients": "000.*"}],
+            "tls": tls or {},
         },
         "<test>",
     )

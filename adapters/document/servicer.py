@@ -62,12 +62,27 @@ def _is_uuid(value: str) -> bool:
 
 
 class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
-    def __init__(self, gateway: DocumentGateway) -> None:
+    def __init__(self, gateway: DocumentGateway, client_common_name: str | None = None) -> None:
         self._gateway = gateway
+        self._client_cn = client_common_name
+
+    async def _authorize(self, context: grpc.aio.ServicerContext) -> None:
+        """Under mutual TLS only the member's own agency system (certificate CN = its agency
+        code) may use this adapter; the TLS layer has already checked the CA."""
+        if self._client_cn is None:
+            return
+        names = context.auth_context().get("x509_common_name", [])
+        if self._client_cn.encode() not in names:
+            shown = b", ".join(names).decode(errors="replace") or "none"
+            await context.abort(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"client certificate CN {shown} is not {self._client_cn}",
+            )
 
     async def SendDocument(
         self, request: exchange_pb2.SendDocumentRequest, context: grpc.aio.ServicerContext
     ) -> exchange_pb2.SendDocumentResponse:
+        await self._authorize(context)
         recipients = list(request.recipients)
         try:
             _check_recipients(recipients, self._gateway.member)
@@ -107,6 +122,7 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
     async def UpdateStatus(
         self, request: exchange_pb2.UpdateStatusRequest, context: grpc.aio.ServicerContext
     ) -> exchange_pb2.UpdateStatusResponse:
+        await self._authorize(context)
         if request.status_code not in STATUS_CODES:
             await context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT,
@@ -161,6 +177,7 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
     async def Inbox(
         self, request: exchange_pb2.InboxRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[exchange_pb2.InboxItem]:
+        await self._authorize(context)
         gateway = self._gateway
         last = 0
         while True:
@@ -180,6 +197,7 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
     async def AckInbox(
         self, request: exchange_pb2.AckInboxRequest, context: grpc.aio.ServicerContext
     ) -> exchange_pb2.AckInboxResponse:
+        await self._authorize(context)
         first = await self._gateway.acknowledge(request.delivery_id)
         if first is None:
             await context.abort(
@@ -190,6 +208,7 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
     async def GetDocument(
         self, request: exchange_pb2.GetDocumentRequest, context: grpc.aio.ServicerContext
     ) -> exchange_pb2.DocumentRecord:
+        await self._authorize(context)
         mailbox = self._gateway.mailbox
         record = exchange_pb2.DocumentRecord(document_id=request.document_id)
         for sent in mailbox.sent_for(request.document_id):

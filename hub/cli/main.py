@@ -416,6 +416,44 @@ def _open_ledger(data_dir: Path, config: Path | None) -> Any:
     return Ledger(storage)
 
 
+# -- certs ------------------------------------------------------------------------------------
+
+
+@app.command()
+def certs(
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Hub configuration (TOML).")
+    ] = None,
+    host: Annotated[
+        list[str] | None,
+        typer.Option("--host", help="Server name or IP (repeat); default loopback."),
+    ] = None,
+) -> None:
+    """Create a local CA, a server certificate and one client certificate per member (demo TLS)."""
+    from adapters.tls import TlsError, TlsFiles, create_all
+    from hub.config import load_config
+
+    with clean_errors():
+        hub_config = load_config(config)
+        files = TlsFiles(hub_config.tls_directory(data_dir))
+        try:
+            written = create_all(
+                files,
+                [m.code for m in hub_config.members],
+                host or ["127.0.0.1", "localhost"],
+            )
+        except TlsError as error:
+            fail(str(error))
+    for path in written:
+        print(path)
+    err.print(
+        f'enable with [tls] nats = true, grpc = "mutual" (or "server") in your config;'
+        f" certificates in {files.directory}",
+        markup=False,
+    )
+
+
 # -- command groups ---------------------------------------------------------------------------
 # Imported for their side effect: each module adds its commands to a group.
 import hub.cli.audit  # noqa: E402
@@ -433,9 +471,29 @@ def _document_stub(data_dir: Path, member: str) -> Any:
     from adapters.pb.truc.v1 import exchange_pb2_grpc
     from hub.stackfile import read_stack
 
-    endpoint = read_stack(data_dir).endpoint(member)
-    channel = grpc.insecure_channel(endpoint.grpc)
+    info = read_stack(data_dir)
+    endpoint = info.endpoint(member)
+    if info.grpc_tls == "off":
+        channel = grpc.insecure_channel(endpoint.grpc)
+    else:
+        channel = grpc.secure_channel(endpoint.grpc, _channel_credentials(info, member))
     return exchange_pb2_grpc.DocumentExchangeStub(channel)
+
+
+def _channel_credentials(info: Any, member: str) -> grpc.ChannelCredentials:
+    """TLS towards an adapter; under mutual TLS, as that member's agency system."""
+    from adapters.tls import TlsFiles
+
+    files = TlsFiles(Path(info.tls_dir))
+    files.require(files.ca)
+    if info.grpc_tls != "mutual":
+        return grpc.ssl_channel_credentials(root_certificates=files.ca.read_bytes())
+    files.require(files.client_cert(member), files.client_key(member))
+    return grpc.ssl_channel_credentials(
+        root_certificates=files.ca.read_bytes(),
+        private_key=files.client_key(member).read_bytes(),
+        certificate_chain=files.client_cert(member).read_bytes(),
+    )
 
 
 def _iso(ms: int) -> str:
