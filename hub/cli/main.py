@@ -454,6 +454,53 @@ def certs(
     )
 
 
+# -- bench ------------------------------------------------------------------------------------
+
+
+@app.command()
+def bench(
+    agencies: Annotated[int, typer.Option("--agencies", min=2, help="Agencies sending.")] = 4,
+    documents: Annotated[int, typer.Option("--documents", min=1, help="Documents to send.")] = 2000,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1)] = 128,
+    rate: Annotated[float, typer.Option("--rate", help="Latency run: documents/s.")] = 1000.0,
+    seconds: Annotated[float, typer.Option("--seconds", help="Latency run: duration.")] = 5.0,
+    nats_url: Annotated[
+        str, typer.Option("--nats-url", help="Use this NATS (default: embedded).")
+    ] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Benchmark the whole path (its own embedded stack) against raw JetStream, same run."""
+    from dataclasses import asdict
+
+    from hub.bench import run_bench
+
+    with clean_errors():
+        result = asyncio.run(
+            run_bench(
+                agencies=agencies,
+                documents=documents,
+                concurrency=concurrency,
+                latency_rate=rate,
+                latency_seconds=seconds,
+                nats_url=nats_url,
+                say=lambda line: err.print(line, markup=False),
+            )
+        )
+    if as_json:
+        print(json.dumps(asdict(result), indent=2))
+        return
+    table = Table(title="truc bench")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("end-to-end documents/s", f"{result.docs_per_s:,.0f}")
+    table.add_row("raw JetStream msg/s (same run)", f"{result.baseline_jetstream_per_s:,.0f}")
+    table.add_row("ratio", f"{result.ratio:.1%}")
+    table.add_row(f"p50 latency at {rate:.0f}/s (ms)", f"{result.latency_ms['p50']:.1f}")
+    table.add_row(f"p99 latency at {rate:.0f}/s (ms)", f"{result.latency_ms['p99']:.1f}")
+    table.add_row("CPU ms per document", f"{result.cpu_ms_per_doc:.2f}")
+    out.print(table)
+
+
 # -- command groups ---------------------------------------------------------------------------
 # Imported for their side effect: each module adds its commands to a group.
 import hub.cli.audit  # noqa: E402
