@@ -18,7 +18,7 @@ import grpc
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
-from adapters.crypto import Signer, key_id, load_key, load_or_create_key
+from adapters.crypto import Signer, key_id, load_key, load_or_create_key, verify_raw
 from adapters.document.gateway import DocumentGateway
 from adapters.document.mailbox import Mailbox
 from adapters.document.servicer import DocumentExchangeServicer
@@ -33,9 +33,11 @@ from hub.config import HubConfig, MemberConfig
 from hub.errors import ConfigError
 from hub.intake import Intake
 from hub.ports import SystemClock
+from hub.proofs import serve_proofs
 from hub.registry import Member, MemberKey, Registry, Route
 from hub.service import HubService, Inbound
 from hub.stackfile import MemberEndpoint, StackInfo, remove_stack, write_stack
+from hub.transparency import TransparencyLog, TransparencySettings, WitnessSettings
 from ledger.agency import to_token
 from ledger.application import Ledger
 
@@ -74,6 +76,10 @@ class Stack:
     adapters: dict[str, AdapterHandle] = field(default_factory=dict)
     hub_stop: asyncio.Event = field(default_factory=asyncio.Event)
     hub_task: asyncio.Task[None] | None = None
+    transparency: TransparencyLog | None = None
+    transparency_stop: asyncio.Event = field(default_factory=asyncio.Event)
+    transparency_task: asyncio.Task[None] | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def info(self, pid: int) -> StackInfo:
         return StackInfo(
@@ -108,6 +114,13 @@ class Stack:
             handle.mailbox.close()
         self.adapters.clear()
         await self.stop_hub()
+        self.transparency_stop.set()
+        if self.transparency_task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.transparency_task, 15)
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
         await jetstream.close(self.hub_nc)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self.executor, self.ledger.close)
@@ -207,6 +220,21 @@ async def start_stack(
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
     storage = config.storage(data_dir)
     ledger = await loop.run_in_executor(executor, Ledger, storage)
+    transparency = await TransparencyLog.open(
+        ledger,
+        hub_key,
+        executor,
+        data_dir,
+        TransparencySettings(
+            every_leaves=config.checkpoint_every_leaves,
+            every_seconds=config.checkpoint_every_seconds,
+            witnesses=tuple(WitnessSettings(url, vkey) for url, vkey in config.witnesses),
+            quorum=config.witness_quorum,
+        ),
+        make_verify=lambda public_key: (
+            lambda message, signature: verify_raw(public_key, message, signature)
+        ),
+    )
     hub_nc = await jetstream.connect(
         nats_url, "truc-hub", credentials[0] if credentials else None, tls=nats_tls
     )
@@ -235,11 +263,15 @@ async def start_stack(
         executor=executor,
         hub_nc=hub_nc,
         embedded=embedded,
+        transparency=transparency,
     )
+    stack.transparency_task = asyncio.create_task(transparency.run(stack.transparency_stop))
+    stack.tasks.append(asyncio.create_task(serve_proofs(hub_nc, transparency)))
     sub = await js.pull_subscribe_bind(durable=subjects.HUB_CONSUMER, stream=subjects.IN_STREAM)
 
     async def handle(msgs: list[Msg]) -> None:
         report = await service.process([Inbound(m.subject, m.data) for m in msgs])
+        transparency.poke()
         log.debug("batch: %s", report)
 
     stack.hub_task = asyncio.create_task(
@@ -259,6 +291,7 @@ async def start_stack(
                 nats_url,
                 data_dir,
                 credentials=credentials[1][member.code] if credentials else None,
+                hub_name=hub_key.name,
                 nats_tls=nats_tls,
                 grpc_tls=config.grpc_tls,
                 tls_files=tls_files,
@@ -277,6 +310,7 @@ async def start_adapter(
     data_dir: Path,
     *,
     credentials: auth.NatsCredentials | None = None,
+    hub_name: str = "",
     nats_tls: ssl.SSLContext | None = None,
     grpc_tls: str = "off",
     tls_files: TlsFiles | None = None,
@@ -295,6 +329,7 @@ async def start_adapter(
         nc=nc,
         mailbox=mailbox,
         clock=SystemClock(),
+        hub_name=hub_name,
     )
     await gateway.start()
     server_credentials_ = None

@@ -55,6 +55,11 @@ class HubConfig:
     # "off", "server" (adapters' gRPC over TLS) or "mutual" (agency systems show a client
     # certificate whose CN is their agency code).
     grpc_tls: str = "off"
+    checkpoint_every_leaves: int = 1000
+    checkpoint_every_seconds: float = 10.0
+    # (url, cosignature vkey) of each witness, and how many must cosign before publishing.
+    witnesses: tuple[tuple[str, str], ...] = ()
+    witness_quorum: int = 0
     members: tuple[MemberConfig, ...] = ()
     routes: tuple[RouteConfig, ...] = ()
     source: str = "<built-in demo>"
@@ -104,6 +109,15 @@ def parse_config(raw: dict[str, Any], source: str = "<config>") -> HubConfig:
         )
     pg = _table(ledger, "postgres", source)
     tls = _table(raw, "tls", source)
+    transparency = _table(raw, "transparency", source)
+    witnesses = []
+    for i, witness in enumerate(transparency.get("witnesses", [])):
+        if not isinstance(witness, dict) or "url" not in witness or "vkey" not in witness:
+            raise ConfigError(f"{source}: transparency.witnesses[{i}] needs url and vkey")
+        witnesses.append((str(witness["url"]), str(witness["vkey"])))
+    quorum = _int(transparency, "quorum", 0, f"{source}: transparency")
+    if not 0 <= quorum <= len(witnesses):
+        raise ConfigError(f"{source}: transparency.quorum must be between 0 and {len(witnesses)}")
     grpc_tls = str(tls.get("grpc", "off"))
     if grpc_tls not in ("off", "server", "mutual"):
         raise ConfigError(
@@ -131,6 +145,10 @@ def parse_config(raw: dict[str, Any], source: str = "<config>") -> HubConfig:
             password=str(pg.get("password", "")),
             schema=str(pg.get("schema", "")),
         ),
+        checkpoint_every_leaves=_int(transparency, "every_leaves", 1000, f"{source}: transparency"),
+        checkpoint_every_seconds=float(transparency.get("every_seconds", 10.0)),
+        witnesses=tuple(witnesses),
+        witness_quorum=quorum,
         tls_dir=str(tls.get("dir", "certs")),
         nats_tls=bool(tls.get("nats", False)),
         grpc_tls=grpc_tls,

@@ -60,3 +60,11 @@ def member_from_inbound(subject: str) -> str | None:
         return from_token(subject[len(prefix) :])
     except InvalidAgencyCode:
         return None
+
+
+PROOF_ALL = "truc.api.proof.*"
+
+
+def proof_requests(member: str) -> str:
+    """Where a member's adapter asks the hub for a receipt's inclusion proof (request/reply)."""
+    return f"truc.api.proof.{to_token(member)}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Sequence
 
@@ -17,7 +18,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from adapters.crypto import Signer
+from adapters.crypto import Signer, verify_raw
 from adapters.document.mailbox import Mailbox
 from adapters.envelope import EnvelopeError, open_receipt, open_routed, seal
 from adapters.nats.jetstream import pull_loop
@@ -26,8 +27,31 @@ from hub import subjects
 from hub.errors import MalformedMessage
 from hub.model import AttachmentDigest, Kind
 from hub.ports import Clock
+from ledger.errors import LedgerError
+from ledger.leaf import decode_leaf
+from ledger.merkle import leaf_hash
+from ledger.note import TlogProof, ed25519_verifier, verify_tlog_proof
 
 log = logging.getLogger(__name__)
+
+
+class ProofError(Exception):
+    """The hub's inclusion proof is missing, refused, or does not verify."""
+
+
+def check_receipt_proof(text: str, position: int, hub_name: str, hub_key: bytes) -> None:
+    """Verify a tlog-proof for ledger `position` against the hub's checkpoint key, offline."""
+    try:
+        proof = TlogProof.parse(text)
+        leaf = decode_leaf(proof.extra)
+        if leaf.position != position:
+            raise ProofError(f"proof is for position {leaf.position}, not {position}")
+        verifier = ed25519_verifier(
+            hub_name, hub_key, lambda message, signature: verify_raw(hub_key, message, signature)
+        )
+        verify_tlog_proof(proof, leaf_hash(proof.extra), hub_name, verifier)
+    except LedgerError as error:
+        raise ProofError(f"inclusion proof does not verify: {error}") from error
 
 
 class DocumentGateway:
@@ -40,8 +64,10 @@ class DocumentGateway:
         nc: NATS,
         mailbox: Mailbox,
         clock: Clock,
+        hub_name: str = "",
     ) -> None:
         self.member = member
+        self.hub_name = hub_name
         self._signer = signer
         self._hub_key = hub_public_key
         self._nc = nc
@@ -189,6 +215,25 @@ class DocumentGateway:
                 payload=payload,
             )
         return first
+
+    async def inclusion_proof(self, position: int, within: float = 5.0) -> str | None:
+        """Ask the hub for the tlog-proof of `position`, and verify it before trusting it.
+
+        None while no signed checkpoint covers the position yet.
+        """
+        reply = await self._nc.request(
+            subjects.proof_requests(self.member),
+            json.dumps({"position": position}).encode(),
+            timeout=within,
+        )
+        answer = json.loads(reply.data)
+        if answer.get("error"):
+            raise ProofError(str(answer["error"]))
+        text = answer.get("proof")
+        if text is None:
+            return None
+        check_receipt_proof(str(text), position, self.hub_name, self._hub_key)
+        return str(text)
 
     # -- receiving --------------------------------------------------------------------------
 

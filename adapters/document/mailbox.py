@@ -150,6 +150,13 @@ class Mailbox:
             )
             return cursor.rowcount == 1
 
+    def received(self, message_id: str) -> InboxRow | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM inbox WHERE message_id = ?", (message_id,)
+            ).fetchone()
+        return _inbox_row(row) if row else None
+
     def received_for(self, document_id: str) -> list[InboxRow]:
         with self._lock:
             rows = self._db.execute(

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from adapters.document.gateway import DocumentGateway
+from adapters.document.gateway import DocumentGateway, ProofError
 from adapters.document.mailbox import InboxRow
 from adapters.document.validation import validate_document
 from adapters.envelope import (
@@ -235,6 +235,50 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
                 f"document_id: {request.document_id} was neither sent nor received here",
             )
         record.statuses.sort(key=lambda s: s.timestamp_ms)
+        return record
+
+    async def GetReceipt(
+        self, request: exchange_pb2.GetReceiptRequest, context: grpc.aio.ServicerContext
+    ) -> exchange_pb2.ReceiptRecord:
+        await self._authorize(context)
+        mailbox = self._gateway.mailbox
+        record = exchange_pb2.ReceiptRecord(message_id=request.message_id)
+        sent = mailbox.sent(request.message_id)
+        received = None if sent else mailbox.received(request.message_id)
+        if sent is not None:
+            record.document_id = sent.document_id
+            if sent.accepted is None:
+                await context.abort(
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    f"message_id: {request.message_id} has no receipt from the hub yet",
+                )
+            record.accepted = bool(sent.accepted)
+            record.ledger_position = sent.ledger_position or 0
+            record.reject_code = sent.reject_code or ""
+            record.reject_reason = sent.reject_reason or ""
+        elif received is not None:
+            record.document_id = received.document_id
+            record.accepted = True
+            record.ledger_position = received.ledger_position
+        else:
+            await context.abort(
+                grpc.StatusCode.NOT_FOUND,
+                f"message_id: {request.message_id} was neither sent nor received here",
+            )
+        if not record.accepted:
+            return record
+        try:
+            proof = await self._gateway.inclusion_proof(record.ledger_position)
+        except ProofError as error:
+            await context.abort(grpc.StatusCode.DATA_LOSS, str(error))
+            raise AssertionError("unreachable") from error
+        except Exception as error:  # the hub did not answer
+            await context.abort(grpc.StatusCode.UNAVAILABLE, f"the hub did not answer: {error}")
+            raise AssertionError("unreachable") from error
+        if proof is None:
+            record.proof_pending = True
+        else:
+            record.tlog_proof = proof
         return record
 
     # -- helpers ----------------------------------------------------------------------------

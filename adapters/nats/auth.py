@@ -39,7 +39,7 @@ def adapter_permissions(member: str) -> dict[str, object]:
     """What one member's adapter may do on NATS, and nothing more."""
     stream = subjects.OUT_STREAM
     consumers = [subjects.delivery_consumer(member), subjects.receipt_consumer(member)]
-    publish = [subjects.inbound(member)]
+    publish = [subjects.inbound(member), subjects.proof_requests(member)]
     for consumer in consumers:
         publish += [
             f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}",

@@ -506,7 +506,9 @@ def bench(
 import hub.cli.audit  # noqa: E402
 import hub.cli.ledger_cmds  # noqa: E402,F401
 from hub.cli.apps import audit_app, ledger_app  # noqa: E402
+from hub.cli.witness import witness_command  # noqa: E402
 
+app.command("witness")(witness_command)
 app.add_typer(audit_app, name="audit")
 app.add_typer(ledger_app, name="ledger")
 

@@ -7,6 +7,32 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class GetReceiptRequest(_message.Message):
+    __slots__ = ("message_id",)
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    message_id: str
+    def __init__(self, message_id: _Optional[str] = ...) -> None: ...
+
+class ReceiptRecord(_message.Message):
+    __slots__ = ("message_id", "document_id", "ledger_position", "accepted", "reject_code", "reject_reason", "tlog_proof", "proof_pending")
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    LEDGER_POSITION_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    REJECT_CODE_FIELD_NUMBER: _ClassVar[int]
+    REJECT_REASON_FIELD_NUMBER: _ClassVar[int]
+    TLOG_PROOF_FIELD_NUMBER: _ClassVar[int]
+    PROOF_PENDING_FIELD_NUMBER: _ClassVar[int]
+    message_id: str
+    document_id: str
+    ledger_position: int
+    accepted: bool
+    reject_code: str
+    reject_reason: str
+    tlog_proof: str
+    proof_pending: bool
+    def __init__(self, message_id: _Optional[str] = ..., document_id: _Optional[str] = ..., ledger_position: _Optional[int] = ..., accepted: _Optional[bool] = ..., reject_code: _Optional[str] = ..., reject_reason: _Optional[str] = ..., tlog_proof: _Optional[str] = ..., proof_pending: _Optional[bool] = ...) -> None: ...
+
 class SendDocumentRequest(_message.Message):
     __slots__ = ("recipients", "document", "wait_for_receipt", "document_id", "message_id")
     RECIPIENTS_FIELD_NUMBER: _ClassVar[int]

@@ -59,6 +59,11 @@ class DocumentExchangeStub:
                 request_serializer=truc_dot_v1_dot_exchange__pb2.GetDocumentRequest.SerializeToString,
                 response_deserializer=truc_dot_v1_dot_exchange__pb2.DocumentRecord.FromString,
                 _registered_method=True)
+        self.GetReceipt = channel.unary_unary(
+                '/truc.v1.DocumentExchange/GetReceipt',
+                request_serializer=truc_dot_v1_dot_exchange__pb2.GetReceiptRequest.SerializeToString,
+                response_deserializer=truc_dot_v1_dot_exchange__pb2.ReceiptRecord.FromString,
+                _registered_method=True)
 
 
 class DocumentExchangeServicer:
@@ -101,6 +106,15 @@ class DocumentExchangeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetReceipt(self, request, context):
+        """The hub's receipt for a message this member sent or received: its ledger position and,
+        once a signed checkpoint covers it, a c2sp.org/tlog-proof@v1 inclusion proof that the
+        adapter has verified against the hub's key before returning it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DocumentExchangeServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -128,6 +142,11 @@ def add_DocumentExchangeServicer_to_server(servicer, server):
                     servicer.GetDocument,
                     request_deserializer=truc_dot_v1_dot_exchange__pb2.GetDocumentRequest.FromString,
                     response_serializer=truc_dot_v1_dot_exchange__pb2.DocumentRecord.SerializeToString,
+            ),
+            'GetReceipt': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReceipt,
+                    request_deserializer=truc_dot_v1_dot_exchange__pb2.GetReceiptRequest.FromString,
+                    response_serializer=truc_dot_v1_dot_exchange__pb2.ReceiptRecord.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -265,6 +284,33 @@ class DocumentExchange:
             '/truc.v1.DocumentExchange/GetDocument',
             truc_dot_v1_dot_exchange__pb2.GetDocumentRequest.SerializeToString,
             truc_dot_v1_dot_exchange__pb2.DocumentRecord.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReceipt(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/truc.v1.DocumentExchange/GetReceipt',
+            truc_dot_v1_dot_exchange__pb2.GetReceiptRequest.SerializeToString,
+            truc_dot_v1_dot_exchange__pb2.ReceiptRecord.FromString,
             options,
             channel_credentials,
             insecure,
