@@ -255,5 +255,9 @@ async def run_bench(
         },
         latency_rate_per_s=latency_rate,
         cpu_ms_per_doc=round(cpu * 1000 / documents, 3),
-        machine={"cpus": os.cpu_count() or 0, "python": platform.python_version(), "machine": platform.machine()},
+        machine={
+            "cpus": os.cpu_count() or 0,
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+        },
     )
