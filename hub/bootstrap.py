@@ -5,7 +5,11 @@ connects them to NATS, gRPC and storage. Nothing else in the project connects to
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import fnmatch
+import functools
+import hashlib
 import logging
 import os
 import ssl
@@ -31,8 +35,9 @@ from adapters.tls import TlsFiles, client_context, nats_tls_block
 from hub import subjects
 from hub.config import HubConfig, MemberConfig
 from hub.errors import ConfigError
-from hub.intake import Intake
+from hub.intake import Intake, iso_ms
 from hub.ports import SystemClock
+from hub.projections_runner import ProjectionsRunner
 from hub.proofs import serve_proofs
 from hub.registry import Member, MemberKey, Registry, Route
 from hub.service import HubService, Inbound
@@ -40,6 +45,8 @@ from hub.stackfile import MemberEndpoint, StackInfo, remove_stack, write_stack
 from hub.transparency import TransparencyLog, TransparencySettings, WitnessSettings
 from ledger.agency import to_token
 from ledger.application import Ledger
+from ledger.member import KeySpec, MemberSpec, RouteSpec
+from ledger.projections import Views
 
 log = logging.getLogger("truc.hub")
 DOCUMENT_SERVICE = exchange_pb2.DESCRIPTOR.services_by_name["DocumentExchange"].full_name
@@ -76,6 +83,7 @@ class Stack:
     adapters: dict[str, AdapterHandle] = field(default_factory=dict)
     hub_stop: asyncio.Event = field(default_factory=asyncio.Event)
     hub_task: asyncio.Task[None] | None = None
+    projections_task: asyncio.Task[None] | None = None
     transparency: TransparencyLog | None = None
     transparency_stop: asyncio.Event = field(default_factory=asyncio.Event)
     transparency_task: asyncio.Task[None] | None = None
@@ -105,6 +113,10 @@ class Stack:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.hub_task, 15)
             self.hub_task = None
+        if self.projections_task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.projections_task, 15)
+            self.projections_task = None
 
     async def stop(self) -> None:
         for handle in self.adapters.values():
@@ -170,6 +182,38 @@ def nats_credentials(
     return hub_user, adapters
 
 
+def member_specs(config: HubConfig, registry: Registry) -> list[MemberSpec]:
+    """The configured registry as the ledger's Member aggregates record it: every change of
+    members, keys or routes becomes an event, so the registry's history is auditable too."""
+
+    def when(ms: int | None) -> str:
+        return iso_ms(ms) if ms else ""
+
+    return [
+        MemberSpec(
+            m.code,
+            m.name,
+            m.kind,
+            keys=tuple(
+                KeySpec(
+                    k.key_id,
+                    base64.b64encode(k.public_key).decode(),
+                    when(k.valid_from_ms),
+                    when(k.valid_until_ms),
+                    when(k.revoked_from_ms),
+                )
+                for k in m.keys
+            ),
+            routes=tuple(
+                RouteSpec(r.recipients, tuple(sorted(x.value for x in r.kinds)))
+                for r in config.routes
+                if fnmatch.fnmatchcase(m.code, r.senders)
+            ),
+        )
+        for m in registry.members
+    ]
+
+
 def build_registry(config: HubConfig, signers: dict[str, Signer]) -> Registry:
     members = []
     for m in config.members:
@@ -220,6 +264,17 @@ async def start_stack(
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
     storage = config.storage(data_dir)
     ledger = await loop.run_in_executor(executor, Ledger, storage)
+    specs = member_specs(config, registry)
+    change_id = "config:" + hashlib.sha256(repr(specs).encode()).hexdigest()[:16]
+    await loop.run_in_executor(
+        executor,
+        functools.partial(
+            ledger.sync_members,
+            specs,
+            change_id=change_id,
+            received_at=iso_ms(SystemClock().now_ms()),
+        ),
+    )
     transparency = await TransparencyLog.open(
         ledger,
         hub_key,
@@ -276,6 +331,10 @@ async def start_stack(
 
     stack.hub_task = asyncio.create_task(
         jetstream.pull_loop(sub, handle, stack.hub_stop, batch=config.batch_size, name="hub")
+    )
+    views = await loop.run_in_executor(executor, Views, ledger)
+    stack.projections_task = asyncio.create_task(
+        ProjectionsRunner(views, executor).run(stack.hub_stop)
     )
     progress(f"hub {hub_key.name} (key {hub_key.key_id}) consuming {subjects.IN_ALL} on {nats_url}")
     progress(f"ledger: {storage.describe()}")

@@ -16,7 +16,7 @@ from typing import Any
 from hub.errors import ConfigError
 from hub.model import Kind
 from ledger.agency import is_valid_code
-from ledger.storage import PostgresStorage, SqliteStorage, Storage
+from ledger.storage import InvalidStorage, PostgresStorage, SqliteStorage, Storage
 
 MEMBER_KINDS = ("document", "dossier", "postal", "population")
 
@@ -137,7 +137,7 @@ def parse_config(raw: dict[str, Any], source: str = "<config>") -> HubConfig:
         batch_size=_int(hub, "batch_size", 256, f"{source}: hub"),
         ledger_backend=backend,
         ledger_path=str(ledger.get("path", "ledger.sqlite3")),
-        postgres=PostgresStorage(
+        postgres=_postgres(
             dbname=str(pg.get("dbname", "truc")),
             host=str(pg.get("host", "127.0.0.1")),
             port=_int(pg, "port", 5432, f"{source}: ledger.postgres"),
@@ -156,6 +156,13 @@ def parse_config(raw: dict[str, Any], source: str = "<config>") -> HubConfig:
         routes=routes,
         source=source,
     )
+
+
+def _postgres(**fields: Any) -> PostgresStorage:
+    try:
+        return PostgresStorage(**fields)
+    except InvalidStorage as error:
+        raise ConfigError(str(error)) from None
 
 
 def _int(table: dict[str, Any], key: str, default: int, where: str) -> int:

@@ -2,8 +2,13 @@
 
 One batch = one ledger transaction (group commit). The caller acknowledges the inbound
 messages only after `process` returns, i.e. after the events are durable and every routed
-copy, receipt and dead letter is stored by JetStream; if anything fails the batch comes
-again and the ledger recognises what it already recorded, so nothing is lost or doubled.
+copy, receipt, ledger-feed entry and dead letter is stored by JetStream; if anything fails
+the batch comes again and the ledger recognises what it already recorded (answering with the
+first recording's position and events), so the very same publications are made again under
+the same ids and nothing is lost or doubled.
+
+`fault` is a test seam: it is called at each named point between the ledger write and the
+acknowledgement, and raising there is how tests simulate a crash at that point.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ from ledger.commands import (
 )
 
 RecordFn = Callable[[Sequence[Command]], list[Outcome]]
+# Points `fault` is called at: after the ledger write, and after publishing (before the ack).
+AFTER_RECORD, AFTER_PUBLISH = "after_record", "after_publish"
+FaultHook = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,7 @@ class HubService:
         publisher: Publisher,
         clock: Clock,
         executor: Executor,
+        fault: FaultHook | None = None,
     ) -> None:
         self._intake = intake
         self._record = record
@@ -65,6 +74,7 @@ class HubService:
         self._publisher = publisher
         self._clock = clock
         self._executor = executor
+        self._fault = fault
 
     async def process(self, batch: Sequence[Inbound]) -> BatchReport:
         loop = asyncio.get_running_loop()
@@ -77,6 +87,7 @@ class HubService:
         outcomes = iter(await loop.run_in_executor(self._executor, self._record, to_record))
         report = BatchReport()
         publications: list[Publication] = []
+        fed: list[LedgerEntry] = []
         late_refusals: list[Command] = []
         for verdict, command, item in zip(verdicts, commands, batch, strict=True):
             outcome = next(outcomes) if command is not None else None
@@ -100,16 +111,26 @@ class HubService:
             else:
                 report.rejected += 1
                 publications += self._rejected(verdict, item.data)
-            if isinstance(outcome, Recorded) and not outcome.duplicate:
-                publications += [_feed(entry) for entry in outcome.entries]
+            # Duplicates too: a first attempt may have recorded and then failed to publish.
+            if isinstance(outcome, Recorded):
+                fed += outcome.entries
         if late_refusals:
             recorded = await loop.run_in_executor(self._executor, self._record, late_refusals)
             for outcome in recorded:
-                if isinstance(outcome, Recorded) and not outcome.duplicate:
-                    publications += [_feed(entry) for entry in outcome.entries]
+                if isinstance(outcome, Recorded):
+                    fed += outcome.entries
+        # Once each, in ledger order (a message twice in one batch answers the same entries).
+        unique = {entry.position: entry for entry in fed}
+        publications += [_feed(unique[position]) for position in sorted(unique)]
+        self._at(AFTER_RECORD)
         await self._publisher.publish_all(publications)
         report.published = len(publications)
+        self._at(AFTER_PUBLISH)
         return report
+
+    def _at(self, point: str) -> None:
+        if self._fault is not None:
+            self._fault(point)
 
     def _accepted(self, verdict: Accepted, outcome: Recorded) -> list[Publication]:
         header = verdict.opened.header
@@ -217,6 +238,7 @@ def _command_for(verdict: Verdict, raw: bytes) -> Command | None:
         received_at=iso_ms(verdict.received_at_ms),
         header_b64=base64.b64encode(verdict.opened.header_bytes).decode() if verdict.opened else "",
         signature_b64=base64.b64encode(verdict.opened.signature).decode() if verdict.opened else "",
+        document_id=header.document_id if header else "",
     )
 
 

@@ -1,39 +1,64 @@
 """The Ledger application: records what the hub decided, in batches, exactly once.
 
-Group commit: `record` applies many commands and saves every touched aggregate in one
-transaction. Exactly-once effect: aggregate ids derive from document and message ids, and
-each aggregate remembers which message caused which event, so a redelivered message is
-recognised (`Recorded(duplicate=True)`, same position) instead of recorded twice; if another
-writer got there first the optimistic-concurrency conflict sends us down the one-by-one path.
+Group commit: `record` applies many commands and saves all their events in one transaction,
+in the order the messages came (so the ledger order is the order the hub took them), and
+one fsync (SQLite) or one commit (PostgreSQL) covers a whole batch; the hub acknowledges
+the batch's messages only after `record` returned.
+
+Exactly-once effect: aggregate ids derive from business keys (document id, dossier code,
+member code, request message id), and each aggregate remembers which message caused which
+event, so a message seen before is answered `Recorded(duplicate=True)` with the position and
+entries of its first recording instead of being recorded twice. That holds for a message
+repeated within one batch, redelivered in a later batch, resent after a restart, and sent to
+two hub processes at once (the optimistic-concurrency conflict sends the loser down the
+one-by-one path, where it finds the winner's events). A message refused once is refused again
+with the same reason, and a message recorded once is never recorded as refused later.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.persistence import IntegrityError, Notification, Recording
+from eventsourcing.utils import Environment, EnvType
 
+from ledger.base import MessageAggregate, NotRecorded
 from ledger.commands import (
+    AddMemberKey,
     Command,
+    GrantRoute,
     LedgerEntry,
     Outcome,
     RecordDelivery,
     RecordDocument,
+    RecordDossierReceived,
+    RecordDossierStatus,
+    RecordDossierTransfer,
     Recorded,
+    RecordLookup,
+    RecordLookupAnswer,
     RecordRefusal,
     RecordStatus,
     Refused,
+    RegisterMember,
+    RevokeMemberKey,
+    WithdrawRoute,
 )
-from ledger.document import Document, document_aggregate_id
+from ledger.document import BUSINESS_TYPES, NEW, Document, document_aggregate_id
+from ledger.dossier import Dossier, check_dossier_code, dossier_aggregate_id
 from ledger.errors import RuleViolation, UnknownDocument
-from ledger.positions import positions_of
+from ledger.lookup import Lookup, check_subject_digest, lookup_aggregate_id
+from ledger.member import Member, MemberSpec, member_aggregate_id, plan_sync
+from ledger.positions import existing, positions_of, stored_of
 from ledger.refusal import RefusedMessage, refusal_aggregate_id
 from ledger.storage import Storage
+
+A = TypeVar("A", bound=MessageAggregate)
 
 
 @dataclass(frozen=True)
@@ -49,12 +74,42 @@ class TraceEntry:
 
 @dataclass(frozen=True)
 class _Pending:
-    """A command applied to an aggregate whose events are not saved yet."""
+    """A command applied to aggregates whose events are not saved yet."""
 
     message_id: str
-    aggregate_id: UUID
-    versions: tuple[int, ...]
+    # (aggregate id, version) of every event the message caused.
+    keys: tuple[tuple[UUID, int], ...]
     route_to: tuple[str, ...]
+    duplicate: bool = False
+
+
+@dataclass
+class _Batch:
+    """What one transaction is building: the aggregates it touched, and the answer already
+    given to each message id (so a message twice in one batch is recorded once)."""
+
+    touched: dict[UUID, MessageAggregate] = field(default_factory=dict)
+    answered: dict[str, Outcome | _Pending] = field(default_factory=dict)
+    # New events in the order the messages came: the ledger order follows the batch.
+    events: list[Any] = field(default_factory=list)
+    # Aggregates known (from one query up front) to have no events yet.
+    absent: set[UUID] = field(default_factory=set)
+
+    def take(self, pending: _Pending) -> None:
+        for aggregate_id in dict.fromkeys(key[0] for key in pending.keys):
+            self.events += self.touched[aggregate_id].collect_events()
+
+    def load(self, ledger: Ledger, aggregate_id: UUID, kind: type[A]) -> A | None:
+        cached = self.touched.get(aggregate_id)
+        if cached is not None:
+            return cached if isinstance(cached, kind) else None
+        if aggregate_id in self.absent:
+            return None
+        try:
+            aggregate: object = ledger.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, kind) else None
 
 
 class Ledger(Application[UUID]):
@@ -65,6 +120,14 @@ class Ledger(Application[UUID]):
     def __init__(self, storage: Storage) -> None:
         super().__init__(env=storage.env())
         self.storage = storage
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        """Only the storage configuration decides where events go: unlike eventsourcing's
+        default, stray PERSISTENCE_MODULE / POSTGRES_* / TRUC_* variables in the process
+        environment are not read."""
+        merged = dict(type(self).env)
+        merged.update(env or {})
+        return Environment(name, merged)
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -87,40 +150,141 @@ class Ledger(Application[UUID]):
         raise AssertionError("unreachable")
 
     def _record_batch(self, commands: Sequence[Command]) -> list[Outcome]:
-        touched: dict[UUID, Document | RefusedMessage] = {}
-        # For each command: its outcome, or the (aggregate id, version) whose position to fill.
-        pending: list[Outcome | _Pending] = []
+        batch = _Batch()
+        candidates = [i for command in commands for i in _aggregate_ids(command)]
+        batch.absent = set(candidates) - existing(self.recorder, candidates)
+        results: list[Outcome | _Pending] = []
         for command in commands:
-            pending.append(self._apply(command, touched))
-        recordings: list[Recording[UUID]] = self.save(*touched.values()) if touched else []
+            earlier = batch.answered.get(command.message_id)
+            if isinstance(earlier, _Pending):
+                result: Outcome | _Pending = replace(earlier, duplicate=True)
+            elif earlier is not None:
+                result = earlier
+            else:
+                result = self._apply(command, batch)
+                batch.answered[command.message_id] = result
+                if isinstance(result, _Pending):
+                    batch.take(result)
+            results.append(result)
+        recordings: list[Recording[UUID]] = self.save(*batch.events) if batch.events else []
         by_key = {
             (r.domain_event.originator_id, r.domain_event.originator_version): r.notification
             for r in recordings
         }
         outcomes: list[Outcome] = []
-        for item in pending:
-            if isinstance(item, (Recorded, Refused)):
+        for item in results:
+            if not isinstance(item, _Pending):
                 outcomes.append(item)
                 continue
-            notifications = [by_key[(item.aggregate_id, v)] for v in item.versions]
-            entries = tuple(
-                LedgerEntry(n.id, str(n.originator_id), n.originator_version, n.topic, n.state)
-                for n in notifications
-            )
+            notifications = sorted((by_key[key] for key in item.keys), key=lambda n: n.id)
             outcomes.append(
-                Recorded(item.message_id, notifications[0].id, False, item.route_to, entries)
+                Recorded(
+                    item.message_id,
+                    notifications[0].id,
+                    item.duplicate,
+                    item.route_to,
+                    tuple(_entry(n) for n in notifications),
+                )
             )
         return outcomes
 
-    def _apply(
-        self, command: Command, touched: dict[UUID, Document | RefusedMessage]
-    ) -> Outcome | _Pending:
+    def _apply(self, command: Command, batch: _Batch) -> Outcome | _Pending:
         if isinstance(command, RecordRefusal):
-            return self._apply_refusal(command, touched)
+            return self._apply_refusal(command, batch)
         if isinstance(command, RecordDocument):
-            return self._apply_document(command, touched)
+            return self._apply_document(command, batch)
+        if isinstance(command, (RecordStatus, RecordDelivery)):
+            return self._apply_to_document(command, batch)
+        if isinstance(command, (RecordDossierReceived, RecordDossierTransfer, RecordDossierStatus)):
+            return self._apply_dossier(command, batch)
+        if isinstance(command, (RecordLookup, RecordLookupAnswer)):
+            return self._apply_lookup(command, batch)
+        return self._apply_member(command, batch)
+
+    # -- documents --------------------------------------------------------------------------
+
+    def _apply_document(self, command: RecordDocument, batch: _Batch) -> Outcome | _Pending:
         aggregate_id = document_aggregate_id(command.document_id)
-        document = self._load_document(aggregate_id, touched)
+        refers = command.business_type != NEW
+        referred_id = document_aggregate_id(command.refers_to) if refers else None
+        existing = batch.load(self, aggregate_id, Document)
+        if existing is not None:
+            if existing.has_seen(command.message_id):
+                ids = (aggregate_id,) if referred_id is None else (aggregate_id, referred_id)
+                return self._duplicate(command, ids, tuple(existing.recipients))
+            return Refused(
+                command.message_id,
+                "duplicate_document_id",
+                f"document_id: {command.document_id} was already used by message "
+                f"{existing.sent_message_id}",
+            )
+        refused = self._refused_before(command.message_id, batch)
+        if refused is not None:
+            return refused
+        if command.business_type not in BUSINESS_TYPES:
+            return Refused(
+                command.message_id,
+                "invalid_business_type",
+                f"business_type: {command.business_type} is not 0 new, 1 revoke, 2 update"
+                " or 3 replace",
+            )
+        earlier: Document | None = None
+        earlier_version = 0
+        if referred_id is not None:
+            if not command.refers_to or command.refers_to == command.document_id:
+                return Refused(
+                    command.message_id,
+                    "invalid_reference",
+                    "refers_to: revoke, update and replace must name another, earlier document",
+                )
+            earlier = batch.load(self, referred_id, Document)
+            if earlier is None:
+                return Refused(
+                    command.message_id,
+                    "unknown_document",
+                    f"refers_to: no document {command.refers_to} was ever recorded",
+                )
+            earlier_version = earlier.version
+            try:
+                earlier.referred_by(
+                    business_type=command.business_type,
+                    by_document_id=command.document_id,
+                    by_member=command.sender,
+                    message_id=command.message_id,
+                    received_at=command.received_at,
+                )
+            except RuleViolation as violation:
+                return Refused(command.message_id, violation.code, violation.reason)
+        document = Document(
+            document_id=command.document_id,
+            message_id=command.message_id,
+            sender=command.sender,
+            recipients=list(command.recipients),
+            key_id=command.key_id,
+            signed_at=command.signed_at,
+            received_at=command.received_at,
+            header_b64=command.header_b64,
+            signature_b64=command.signature_b64,
+            payload_sha256=command.payload_sha256,
+            subject=command.subject,
+            business_type=command.business_type,
+            refers_to=command.refers_to,
+            due_date=command.due_date,
+        )
+        for recipient in command.recipients:
+            document.route(recipient, command.message_id, command.received_at)
+        batch.touched[aggregate_id] = document
+        keys = _versions(aggregate_id, 0, document.version)
+        if earlier is not None and referred_id is not None:
+            batch.touched.setdefault(referred_id, earlier)
+            keys += _versions(referred_id, earlier_version, earlier.version)
+        return _Pending(command.message_id, keys, tuple(command.recipients))
+
+    def _apply_to_document(
+        self, command: RecordStatus | RecordDelivery, batch: _Batch
+    ) -> Outcome | _Pending:
+        aggregate_id = document_aggregate_id(command.document_id)
+        document = batch.load(self, aggregate_id, Document)
         if document is None:
             return Refused(
                 command.message_id,
@@ -128,7 +292,11 @@ class Ledger(Application[UUID]):
                 f"document_id: no document {command.document_id} was ever recorded",
             )
         if document.has_seen(command.message_id):
-            return self._duplicate(command, document, aggregate_id)
+            return self._duplicate(command, (aggregate_id,), _route_to(document, command))
+        refused = self._refused_before(command.message_id, batch)
+        if refused is not None:
+            return refused
+        before = document.version
         try:
             if isinstance(command, RecordStatus):
                 document.report_status(
@@ -151,60 +319,29 @@ class Ledger(Application[UUID]):
                 )
         except RuleViolation as violation:
             return Refused(command.message_id, violation.code, violation.reason)
-        touched[aggregate_id] = document
-        return _Pending(
-            command.message_id, aggregate_id, (document.version,), _route_to(document, command)
-        )
-
-    def _apply_document(
-        self, command: RecordDocument, touched: dict[UUID, Document | RefusedMessage]
-    ) -> Outcome | _Pending:
-        aggregate_id = document_aggregate_id(command.document_id)
-        existing = self._load_document(aggregate_id, touched)
-        if existing is not None:
-            if existing.has_seen(command.message_id):
-                return self._duplicate(command, existing, aggregate_id)
-            return Refused(
-                command.message_id,
-                "duplicate_document_id",
-                f"document_id: {command.document_id} was already used by message "
-                f"{existing.sent_message_id}",
-            )
-        document = Document(
-            document_id=command.document_id,
-            message_id=command.message_id,
-            sender=command.sender,
-            recipients=list(command.recipients),
-            key_id=command.key_id,
-            signed_at=command.signed_at,
-            received_at=command.received_at,
-            header_b64=command.header_b64,
-            signature_b64=command.signature_b64,
-            payload_sha256=command.payload_sha256,
-            subject=command.subject,
-            business_type=command.business_type,
-            refers_to=command.refers_to,
-            due_date=command.due_date,
-        )
-        for recipient in command.recipients:
-            document.route(recipient, command.message_id, command.received_at)
-        touched[aggregate_id] = document
+        batch.touched[aggregate_id] = document
         return _Pending(
             command.message_id,
-            aggregate_id,
-            tuple(range(1, document.version + 1)),
-            tuple(command.recipients),
+            _versions(aggregate_id, before, document.version),
+            _route_to(document, command),
         )
 
-    def _apply_refusal(
-        self, command: RecordRefusal, touched: dict[UUID, Document | RefusedMessage]
-    ) -> Outcome | _Pending:
+    # -- refusals ---------------------------------------------------------------------------
+
+    def _apply_refusal(self, command: RecordRefusal, batch: _Batch) -> Outcome | _Pending:
         aggregate_id = refusal_aggregate_id(command.message_id)
-        if aggregate_id in touched or self._exists(aggregate_id):
-            position = positions_of(self.recorder, aggregate_id).get(1, 0)
-            return Recorded(command.message_id, position, True)
-        touched[aggregate_id] = RefusedMessage(
+        if batch.load(self, aggregate_id, RefusedMessage) is not None:
+            return self._duplicate(command, (aggregate_id,), ())
+        if command.document_id:
+            # A message the ledger already took (then redelivered, and judged otherwise,
+            # e.g. after a key was revoked) keeps its first effect: never a second one.
+            document_id = document_aggregate_id(command.document_id)
+            document = batch.load(self, document_id, Document)
+            if document is not None and document.has_seen(command.message_id):
+                return self._duplicate(command, (document_id,), ())
+        batch.touched[aggregate_id] = RefusedMessage(
             message_id=command.message_id,
+            document_id=command.document_id,
             claimed_sender=command.claimed_sender,
             authenticated=command.authenticated,
             reason_code=command.reason_code,
@@ -213,43 +350,211 @@ class Ledger(Application[UUID]):
             header_b64=command.header_b64,
             signature_b64=command.signature_b64,
         )
-        return _Pending(command.message_id, aggregate_id, (1,), ())
+        return _Pending(command.message_id, ((aggregate_id, 1),), ())
 
-    def _duplicate(self, command: Command, document: Document, aggregate_id: UUID) -> Recorded:
-        """Answer a message seen before with its first recording, so it is routed again
-        (routing is idempotent downstream) but never recorded twice."""
-        version = document.message_versions[command.message_id]
-        position = positions_of(self.recorder, aggregate_id).get(version, 0)
-        if isinstance(command, RecordDocument):
-            route_to = tuple(document.recipients)
-        else:
-            route_to = _route_to(document, command)
-        return Recorded(command.message_id, position, True, route_to)
-
-    def _load_document(
-        self, aggregate_id: UUID, touched: dict[UUID, Document | RefusedMessage]
-    ) -> Document | None:
-        cached = touched.get(aggregate_id)
-        if isinstance(cached, Document):
-            return cached
-        try:
-            aggregate: object = self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
+    def _refused_before(self, message_id: str, batch: _Batch) -> Refused | None:
+        """The same refusal again, when this message was refused before."""
+        refusal = batch.load(self, refusal_aggregate_id(message_id), RefusedMessage)
+        if refusal is None:
             return None
-        return aggregate if isinstance(aggregate, Document) else None
+        return Refused(message_id, refusal.reason_code, refusal.reason)
 
-    def _exists(self, aggregate_id: UUID) -> bool:
-        return bool(self.recorder.select_events(aggregate_id, limit=1))
+    # -- dossiers, members, look-ups ---------------------------------------------------------
+
+    def _apply_dossier(
+        self,
+        command: RecordDossierReceived | RecordDossierTransfer | RecordDossierStatus,
+        batch: _Batch,
+    ) -> Outcome | _Pending:
+        aggregate_id = dossier_aggregate_id(command.code)
+        dossier = batch.load(self, aggregate_id, Dossier)
+        if dossier is not None and dossier.has_seen(command.message_id):
+            return self._duplicate(command, (aggregate_id,), ())
+        try:
+            if isinstance(command, RecordDossierReceived):
+                if dossier is not None:
+                    raise RuleViolation(
+                        "duplicate_dossier_code", f"code: dossier {command.code} already exists"
+                    )
+                check_dossier_code(command.code)
+                dossier = Dossier(
+                    code=command.code,
+                    procedure_code=command.procedure_code,
+                    receiver=command.receiver,
+                    channel=command.channel,
+                    due_date=command.due_date,
+                    message_id=command.message_id,
+                    received_at=command.received_at,
+                )
+                before = 0
+            else:
+                if dossier is None:
+                    raise RuleViolation(
+                        "unknown_dossier", f"code: no dossier {command.code} was ever recorded"
+                    )
+                before = dossier.version
+                if isinstance(command, RecordDossierTransfer):
+                    dossier.transfer(
+                        from_agency=command.from_agency,
+                        to_agency=command.to_agency,
+                        reason=command.reason,
+                        message_id=command.message_id,
+                        received_at=command.received_at,
+                    )
+                else:
+                    dossier.change_status(
+                        status=command.status,
+                        by=command.by,
+                        note=command.note,
+                        message_id=command.message_id,
+                        received_at=command.received_at,
+                    )
+        except RuleViolation as violation:
+            return Refused(command.message_id, violation.code, violation.reason)
+        batch.touched[aggregate_id] = dossier
+        return _Pending(command.message_id, _versions(aggregate_id, before, dossier.version), ())
+
+    def _apply_member(
+        self,
+        command: RegisterMember | AddMemberKey | RevokeMemberKey | GrantRoute | WithdrawRoute,
+        batch: _Batch,
+    ) -> Outcome | _Pending:
+        aggregate_id = member_aggregate_id(command.code)
+        member = batch.load(self, aggregate_id, Member)
+        if member is not None and member.has_seen(command.message_id):
+            return self._duplicate(command, (aggregate_id,), ())
+        try:
+            if isinstance(command, RegisterMember):
+                if member is not None:
+                    raise RuleViolation(
+                        "duplicate_member", f"code: {command.code} is already registered"
+                    )
+                member = Member(
+                    code=command.code,
+                    name=command.name,
+                    kind=command.kind,
+                    message_id=command.message_id,
+                    received_at=command.received_at,
+                )
+                before = 0
+            else:
+                if member is None:
+                    raise RuleViolation(
+                        "unknown_member", f"code: {command.code} was never registered"
+                    )
+                before = member.version
+                _change_member(member, command)
+        except RuleViolation as violation:
+            return Refused(command.message_id, violation.code, violation.reason)
+        batch.touched[aggregate_id] = member
+        return _Pending(command.message_id, _versions(aggregate_id, before, member.version), ())
+
+    def _apply_lookup(
+        self, command: RecordLookup | RecordLookupAnswer, batch: _Batch
+    ) -> Outcome | _Pending:
+        request_id = (
+            command.message_id if isinstance(command, RecordLookup) else command.request_message_id
+        )
+        aggregate_id = lookup_aggregate_id(request_id)
+        lookup = batch.load(self, aggregate_id, Lookup)
+        if lookup is not None and lookup.has_seen(command.message_id):
+            return self._duplicate(command, (aggregate_id,), ())
+        try:
+            if isinstance(command, RecordLookup):
+                check_subject_digest(command.subject_digest)
+                if not command.purpose.strip():
+                    raise RuleViolation("missing_field", "purpose: every look-up must say why")
+                lookup = Lookup(
+                    message_id=command.message_id,
+                    requester=command.requester,
+                    officer=command.officer,
+                    purpose=command.purpose,
+                    subject_digest=command.subject_digest,
+                    received_at=command.received_at,
+                )
+                before = 0
+            else:
+                if lookup is None:
+                    raise RuleViolation(
+                        "unknown_lookup",
+                        f"request_message_id: no look-up {command.request_message_id}",
+                    )
+                before = lookup.version
+                lookup.answer(
+                    answered_by=command.answered_by,
+                    matched=command.matched,
+                    message_id=command.message_id,
+                    received_at=command.received_at,
+                )
+        except RuleViolation as violation:
+            return Refused(command.message_id, violation.code, violation.reason)
+        batch.touched[aggregate_id] = lookup
+        return _Pending(command.message_id, _versions(aggregate_id, before, lookup.version), ())
+
+    # -- duplicates ---------------------------------------------------------------------------
+
+    def _duplicate(
+        self, command: Command, aggregate_ids: Sequence[UUID], route_to: tuple[str, ...]
+    ) -> Recorded:
+        """Answer a message seen before with its first recording (position and entries), so
+        it is routed and fed again under the same ids (JetStream drops those within its
+        duplicate window, adapters beyond it) but never recorded twice."""
+        found = [
+            n
+            for aggregate_id in aggregate_ids
+            for n in stored_of(self.recorder, aggregate_id)
+            if getattr(self.mapper.to_domain_event(n), "message_id", None) == command.message_id
+        ]
+        found.sort(key=lambda n: n.id)
+        position = found[0].id if found else 0
+        return Recorded(command.message_id, position, True, route_to, tuple(map(_entry, found)))
+
+    # -- registry -------------------------------------------------------------------------------
+
+    def sync_members(
+        self, specs: Sequence[MemberSpec], *, change_id: str, received_at: str
+    ) -> list[Outcome]:
+        """Bring the Member aggregates in line with the configured registry (see
+        `ledger.member.plan_sync`); idempotent for one `change_id`."""
+        commands: list[Command] = []
+        for spec in specs:
+            current = _Batch().load(self, member_aggregate_id(spec.code), Member)
+            commands += plan_sync(current, spec, change_id=change_id, received_at=received_at)
+        return self.record(commands)
 
     # -- reading ----------------------------------------------------------------------------
 
     def document(self, document_id: str) -> Document:
-        try:
-            aggregate: object = self.repository.get(document_aggregate_id(document_id))
-        except AggregateNotFoundError:
-            raise UnknownDocument(f"no document {document_id} in the ledger") from None
-        assert isinstance(aggregate, Document)
-        return aggregate
+        found = _Batch().load(self, document_aggregate_id(document_id), Document)
+        if found is None:
+            raise UnknownDocument(f"no document {document_id} in the ledger")
+        return found
+
+    def dossier(self, code: str) -> Dossier:
+        return self._get(dossier_aggregate_id(code), Dossier, f"no dossier {code} in the ledger")
+
+    def member(self, code: str) -> Member:
+        return self._get(member_aggregate_id(code), Member, f"no member {code} in the ledger")
+
+    def lookup(self, request_message_id: str) -> Lookup:
+        return self._get(
+            lookup_aggregate_id(request_message_id),
+            Lookup,
+            f"no look-up {request_message_id} in the ledger",
+        )
+
+    def _get(self, aggregate_id: UUID, kind: type[A], missing: str) -> A:
+        found = _Batch().load(self, aggregate_id, kind)
+        if found is None:
+            raise NotRecorded(missing)
+        return found
+
+    def history(self, aggregate_id: UUID) -> list[tuple[int, Any]]:
+        """(position, domain event) for every event of one aggregate, upcast to today's
+        classes, in version order."""
+        return [
+            (n.id, self.mapper.to_domain_event(n)) for n in stored_of(self.recorder, aggregate_id)
+        ]
 
     def trace(self, document_id: str) -> list[TraceEntry]:
         """Every recorded event of one document, in order, with its ledger position."""
@@ -264,7 +569,7 @@ class Ledger(Application[UUID]):
                 version=e.originator_version,
                 event=type(e).__qualname__,
                 timestamp=e.timestamp,
-                fields=_public_fields(e),
+                fields=public_fields(e),
             )
             for e in events
         ]
@@ -272,6 +577,67 @@ class Ledger(Application[UUID]):
     def size(self) -> int:
         """Highest ledger position recorded so far (0 when empty)."""
         return int(self.recorder.max_notification_id() or 0)
+
+
+def _aggregate_ids(command: Command) -> list[UUID]:
+    """Every aggregate `command` may read: the one it is about, the document it refers to,
+    and the refusal that may already exist for its message."""
+    ids = [refusal_aggregate_id(command.message_id)]
+    if isinstance(command, RecordDocument):
+        ids.append(document_aggregate_id(command.document_id))
+        if command.refers_to:
+            ids.append(document_aggregate_id(command.refers_to))
+    elif isinstance(command, (RecordStatus, RecordDelivery)):
+        ids.append(document_aggregate_id(command.document_id))
+    elif isinstance(command, RecordRefusal):
+        if command.document_id:
+            ids.append(document_aggregate_id(command.document_id))
+    elif isinstance(command, (RecordDossierReceived, RecordDossierTransfer, RecordDossierStatus)):
+        ids.append(dossier_aggregate_id(command.code))
+    elif isinstance(command, RecordLookup):
+        ids.append(lookup_aggregate_id(command.message_id))
+    elif isinstance(command, RecordLookupAnswer):
+        ids.append(lookup_aggregate_id(command.request_message_id))
+    else:
+        ids.append(member_aggregate_id(command.code))
+    return ids
+
+
+def _versions(aggregate_id: UUID, before: int, after: int) -> tuple[tuple[UUID, int], ...]:
+    return tuple((aggregate_id, v) for v in range(before + 1, after + 1))
+
+
+def _entry(n: Notification) -> LedgerEntry:
+    return LedgerEntry(n.id, str(n.originator_id), n.originator_version, n.topic, n.state)
+
+
+_MEMBER_CHANGES: dict[type[Any], Callable[[Member, Any], None]] = {
+    AddMemberKey: lambda m, c: m.add_key(
+        key_id=c.key_id,
+        public_key_b64=c.public_key_b64,
+        valid_from=c.valid_from,
+        valid_until=c.valid_until,
+        message_id=c.message_id,
+        received_at=c.received_at,
+    ),
+    RevokeMemberKey: lambda m, c: m.revoke_key(
+        key_id=c.key_id,
+        revoked_from=c.revoked_from,
+        reason=c.reason,
+        message_id=c.message_id,
+        received_at=c.received_at,
+    ),
+    GrantRoute: lambda m, c: m.grant_route(
+        recipients=c.recipients, kinds=c.kinds, message_id=c.message_id, received_at=c.received_at
+    ),
+    WithdrawRoute: lambda m, c: m.withdraw_route(
+        recipients=c.recipients, kinds=c.kinds, message_id=c.message_id, received_at=c.received_at
+    ),
+}
+
+
+def _change_member(member: Member, command: Command) -> None:
+    _MEMBER_CHANGES[type(command)](member, command)
 
 
 def _route_to(document: Document, command: Command) -> tuple[str, ...]:
@@ -284,6 +650,7 @@ def _route_to(document: Document, command: Command) -> tuple[str, ...]:
     return ()
 
 
-def _public_fields(event: Any) -> dict[str, Any]:
+def public_fields(event: Any) -> dict[str, Any]:
+    """An event's own fields, without eventsourcing's bookkeeping."""
     skip = {"originator_id", "originator_version", "timestamp", "originator_topic"}
     return {k: v for k, v in event.__dict__.items() if k not in skip}

@@ -60,9 +60,115 @@ class RecordRefusal:
     received_at: str
     header_b64: str = ""
     signature_b64: str = ""
+    # The document the refused message was about, when its header could be read.
+    document_id: str = ""
 
 
-Command = RecordDocument | RecordStatus | RecordDelivery | RecordRefusal
+@dataclass(frozen=True)
+class RecordDossierReceived:
+    message_id: str
+    code: str
+    procedure_code: str
+    receiver: str
+    channel: int
+    due_date: str
+    received_at: str
+
+
+@dataclass(frozen=True)
+class RecordDossierTransfer:
+    message_id: str
+    code: str
+    from_agency: str
+    to_agency: str
+    reason: str
+    received_at: str
+
+
+@dataclass(frozen=True)
+class RecordDossierStatus:
+    message_id: str
+    code: str
+    status: int
+    by: str
+    note: str
+    received_at: str
+
+
+@dataclass(frozen=True)
+class RegisterMember:
+    message_id: str
+    code: str
+    name: str
+    kind: str
+    received_at: str
+
+
+@dataclass(frozen=True)
+class AddMemberKey:
+    message_id: str
+    code: str
+    key_id: str
+    public_key_b64: str
+    valid_from: str
+    valid_until: str
+    received_at: str
+
+
+@dataclass(frozen=True)
+class RevokeMemberKey:
+    message_id: str
+    code: str
+    key_id: str
+    revoked_from: str
+    reason: str
+    received_at: str
+
+
+@dataclass(frozen=True)
+class GrantRoute:
+    message_id: str
+    code: str
+    recipients: str
+    kinds: tuple[str, ...]
+    received_at: str
+
+
+@dataclass(frozen=True)
+class WithdrawRoute:
+    message_id: str
+    code: str
+    recipients: str
+    kinds: tuple[str, ...]
+    received_at: str
+
+
+@dataclass(frozen=True)
+class RecordLookup:
+    """A population-register query; `subject_digest` is a keyed digest, never the ID."""
+
+    message_id: str
+    requester: str
+    officer: str
+    purpose: str
+    subject_digest: str
+    received_at: str
+
+
+@dataclass(frozen=True)
+class RecordLookupAnswer:
+    message_id: str
+    request_message_id: str
+    answered_by: str
+    matched: bool
+    received_at: str
+
+
+DocumentCommand = RecordDocument | RecordStatus | RecordDelivery
+DossierCommand = RecordDossierReceived | RecordDossierTransfer | RecordDossierStatus
+MemberCommand = RegisterMember | AddMemberKey | RevokeMemberKey | GrantRoute | WithdrawRoute
+LookupCommand = RecordLookup | RecordLookupAnswer
+Command = DocumentCommand | RecordRefusal | DossierCommand | MemberCommand | LookupCommand
 
 
 @dataclass(frozen=True)
@@ -78,7 +184,12 @@ class LedgerEntry:
 
 @dataclass(frozen=True)
 class Recorded:
-    """The command's effect is in the ledger (now, or already: `duplicate`)."""
+    """The command's effect is in the ledger (now, or already: `duplicate`).
+
+    `position` is the ledger position of the first event the message caused; a duplicate
+    answers with the same position and the same `entries` as the first recording, so
+    whatever was published from them can be published again under the same ids.
+    """
 
     message_id: str
     position: int

@@ -1,6 +1,12 @@
 """The Document aggregate: one per exchanged document, with its routing, deliveries and
 the edXML status life cycle per recipient (DOMAIN.md section 2).
 
+A document sent as a revocation, update or replacement (edXML BussinessDocType 1, 2, 3)
+names the earlier document in `refers_to`; the earlier document records `Revoked`, `Updated`
+or `Replaced` with the later one's id, so a chain can be walked in both directions from the
+ledger alone. The status rules that follow from those (recall answers 15/16 and so on)
+belong to the official-documents work; here the chain is recorded and kept consistent.
+
 Every event carries the id of the message that caused it and the hub's receive time, so the
 ledger alone answers "which signed message made this happen, and when did the hub see it".
 The signed header bytes and signature travel in the events (base64) so an auditor can check
@@ -9,10 +15,12 @@ each member's signature offline, without the hub.
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from ledger.base import MessageAggregate
 from ledger.errors import RuleViolation
 
 DOCUMENT_NAMESPACE = uuid5(NAMESPACE_URL, "https://truc.gov.vn/ns/document")
@@ -20,6 +28,9 @@ DOCUMENT_NAMESPACE = uuid5(NAMESPACE_URL, "https://truc.gov.vn/ns/document")
 RECEIVER_CODES = frozenset({"01", "02", "03", "04", "05", "06", "15", "16"})
 SENDER_CODES = frozenset({"13"})
 FINAL_CODES = frozenset({"02", "06"})
+# edXML BussinessDocType: 0 new, 1 revoke (thu hồi), 2 update (cập nhật), 3 replace (thay thế).
+NEW, REVOKE, UPDATE, REPLACE = 0, 1, 2, 3
+BUSINESS_TYPES = frozenset({NEW, REVOKE, UPDATE, REPLACE})
 # Which status a recipient may report after which (None: nothing reported yet). A recall
 # (13) and the answers to it (15, 16) are handled apart: they cut across this ladder.
 _NEXT: dict[str | None, frozenset[str]] = {
@@ -38,7 +49,7 @@ def document_aggregate_id(document_id: str) -> UUID:
     return uuid5(DOCUMENT_NAMESPACE, document_id)
 
 
-class Document(Aggregate):
+class Document(MessageAggregate):
     """An official document's life on the axis."""
 
     class Sent(Aggregate.Created):
@@ -79,6 +90,30 @@ class Document(Aggregate):
         header_b64: str
         signature_b64: str
 
+    class Revoked(Aggregate.Event):
+        """A later document (BussinessDocType 1) revoked this one."""
+
+        by_document_id: str
+        by_member: str
+        message_id: str
+        received_at: str
+
+    class Updated(Aggregate.Event):
+        """A later document (BussinessDocType 2) updates this one; there may be several."""
+
+        by_document_id: str
+        by_member: str
+        message_id: str
+        received_at: str
+
+    class Replaced(Aggregate.Event):
+        """A later document (BussinessDocType 3) replaces this one."""
+
+        by_document_id: str
+        by_member: str
+        message_id: str
+        received_at: str
+
     @staticmethod
     def create_id(document_id: str) -> UUID:
         return document_aggregate_id(document_id)
@@ -115,13 +150,33 @@ class Document(Aggregate):
         self.statuses: dict[str, str | None] = dict.fromkeys(recipients)
         self.recall_pending: set[str] = set()
         self.recalled = False
+        self.revoked_by = ""
+        self.replaced_by = ""
+        self.updated_by: list[str] = []
 
     @property
     def sent_message_id(self) -> str:
         return next(iter(self.message_versions))
 
-    def has_seen(self, message_id: str) -> bool:
-        return message_id in self.message_versions
+    def view(self) -> dict[str, Any]:
+        return {
+            "document_id": self.document_id,
+            "version": self.version,
+            "sender": self.sender,
+            "recipients": list(self.recipients),
+            "subject": self.subject,
+            "business_type": self.business_type,
+            "refers_to": self.refers_to,
+            "due_date": self.due_date,
+            "routed": list(self.routed),
+            "delivered": dict(sorted(self.delivered.items())),
+            "statuses": dict(sorted(self.statuses.items())),
+            "recall_pending": sorted(self.recall_pending),
+            "recalled": self.recalled,
+            "revoked_by": self.revoked_by,
+            "replaced_by": self.replaced_by,
+            "updated_by": list(self.updated_by),
+        }
 
     # -- commands -------------------------------------------------------------------------
 
@@ -172,8 +227,7 @@ class Document(Aggregate):
         header_b64: str,
         signature_b64: str,
     ) -> None:
-        # Handlers run before the version moves on: this event's version is the next one.
-        self.message_versions[message_id] = self.version + 1
+        self._took(message_id)
         self.delivered.setdefault(recipient, delivered_message_id)
 
     def report_status(
@@ -249,8 +303,7 @@ class Document(Aggregate):
         header_b64: str,
         signature_b64: str,
     ) -> None:
-        # Handlers run before the version moves on: this event's version is the next one.
-        self.message_versions[message_id] = self.version + 1
+        self._took(message_id)
         if status_code == "13":
             self.recall_pending = {r for r in self.recipients}
         elif status_code in {"15", "16"}:
@@ -259,3 +312,73 @@ class Document(Aggregate):
                 self.recalled = True
         else:
             self.statuses[reporter] = status_code
+
+    # -- revoke / update / replace -------------------------------------------------------
+
+    def referred_by(
+        self,
+        *,
+        business_type: int,
+        by_document_id: str,
+        by_member: str,
+        message_id: str,
+        received_at: str,
+    ) -> None:
+        """A later document revokes, updates or replaces this one. Only this document's
+        sender may do so, and nothing may refer to a document already revoked or replaced
+        (refer to the replacement instead), so a chain never forks."""
+        if by_member != self.sender:
+            raise RuleViolation(
+                "not_the_sender",
+                f"refers_to: only the sender {self.sender} may revoke, update or replace "
+                f"document {self.document_id}, not {by_member}",
+            )
+        if self.revoked_by:
+            raise RuleViolation(
+                "document_revoked",
+                f"refers_to: document {self.document_id} was revoked by {self.revoked_by}",
+            )
+        if self.replaced_by:
+            raise RuleViolation(
+                "document_replaced",
+                f"refers_to: document {self.document_id} was replaced by {self.replaced_by};"
+                " refer to the replacement",
+            )
+        fields = {
+            "by_document_id": by_document_id,
+            "by_member": by_member,
+            "message_id": message_id,
+            "received_at": received_at,
+        }
+        if business_type == REVOKE:
+            self._revoked(**fields)
+        elif business_type == UPDATE:
+            self._updated(**fields)
+        elif business_type == REPLACE:
+            self._replaced(**fields)
+        else:
+            raise RuleViolation(
+                "invalid_business_type",
+                f"business_type: {business_type} does not refer to an earlier document",
+            )
+
+    @event(Revoked)
+    def _revoked(
+        self, by_document_id: str, by_member: str, message_id: str, received_at: str
+    ) -> None:
+        self._took(message_id)
+        self.revoked_by = by_document_id
+
+    @event(Updated)
+    def _updated(
+        self, by_document_id: str, by_member: str, message_id: str, received_at: str
+    ) -> None:
+        self._took(message_id)
+        self.updated_by.append(by_document_id)
+
+    @event(Replaced)
+    def _replaced(
+        self, by_document_id: str, by_member: str, message_id: str, received_at: str
+    ) -> None:
+        self._took(message_id)
+        self.replaced_by = by_document_id

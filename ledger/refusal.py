@@ -1,13 +1,18 @@
 """A refused message: the ledger keeps a record of what the hub turned away, and why.
 
-Keyed by the message id, so a refused message redelivered by NATS is recorded once.
+Keyed by the message id, so a refused message redelivered by NATS is recorded once, and a
+message refused once is refused again (same reason) if it ever comes back.
 """
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
+
+from ledger import upcasting
+from ledger.base import MessageAggregate
 
 REFUSAL_NAMESPACE = uuid5(NAMESPACE_URL, "https://truc.gov.vn/ns/refusal")
 
@@ -16,9 +21,14 @@ def refusal_aggregate_id(message_id: str) -> UUID:
     return uuid5(REFUSAL_NAMESPACE, message_id)
 
 
-class RefusedMessage(Aggregate):
+class RefusedMessage(MessageAggregate):
     class Refused(Aggregate.Created):
+        # v2 added document_id (see ledger.upcasting.refused_v1_v2).
+        class_version = 2
+        upcast_v1_v2 = staticmethod(upcasting.refused_v1_v2)
+
         message_id: str
+        document_id: str
         claimed_sender: str
         authenticated: bool
         reason_code: str
@@ -36,6 +46,7 @@ class RefusedMessage(Aggregate):
         self,
         *,
         message_id: str,
+        document_id: str,
         claimed_sender: str,
         authenticated: bool,
         reason_code: str,
@@ -45,4 +56,20 @@ class RefusedMessage(Aggregate):
         signature_b64: str,
     ) -> None:
         self.message_id = message_id
+        self.message_versions: dict[str, int] = {message_id: 1}
+        self.document_id = document_id
+        self.claimed_sender = claimed_sender
+        self.authenticated = authenticated
         self.reason_code = reason_code
+        self.reason = reason
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "message_id": self.message_id,
+            "version": self.version,
+            "document_id": self.document_id,
+            "claimed_sender": self.claimed_sender,
+            "authenticated": self.authenticated,
+            "reason_code": self.reason_code,
+            "reason": self.reason,
+        }

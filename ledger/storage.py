@@ -6,8 +6,18 @@ setting into the environment those modules read, so nothing else knows their var
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from ledger.errors import LedgerError
+
+# Schemas are spliced into SQL (quoted) by the projections and position queries.
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+class InvalidStorage(LedgerError, ValueError):
+    """A storage setting that cannot work; names the setting."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,13 @@ class PostgresStorage:
     user: str = "postgres"
     password: str = ""
     schema: str = ""
+
+    def __post_init__(self) -> None:
+        if self.schema and not _IDENTIFIER.fullmatch(self.schema):
+            raise InvalidStorage(
+                f"ledger.postgres.schema: {self.schema!r} must be a lowercase PostgreSQL"
+                " identifier (a-z, 0-9, _; at most 63 characters)"
+            )
 
     def env(self) -> dict[str, str]:
         env = {

@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hub.errors import HubError, StackNotRunning
+from ledger.base import NotRecorded
 from ledger.errors import LedgerError, UnknownDocument
 
 app = typer.Typer(
@@ -72,7 +73,7 @@ def clean_errors() -> Iterator[None]:
         yield
     except StackNotRunning as error:
         fail(str(error), EXIT_NOT_RUNNING)
-    except UnknownDocument as error:
+    except (UnknownDocument, NotRecorded) as error:
         fail(str(error), EXIT_NOT_FOUND)
     except (HubError, LedgerError) as error:
         fail(str(error))

@@ -18,6 +18,7 @@ import pytest
 
 from adapters.crypto import Signer
 from adapters.envelope import open_envelope, seal
+from hub.intake import iso_ms
 from hub.model import Kind
 from ledger.application import Ledger
 from ledger.commands import RecordDocument, RecordStatus
@@ -127,8 +128,8 @@ class Traffic:
                     sender=sender,
                     recipients=(recipient,),
                     key_id=self.signers[sender].key_id,
-                    signed_at=str(at),
-                    received_at=str(at),
+                    signed_at=iso_ms(at),
+                    received_at=iso_ms(at),
                     header_b64=header,
                     signature_b64=signature,
                     payload_sha256="00" * 32,
@@ -154,7 +155,7 @@ class Traffic:
                     reporter=reporter,
                     status_code=code,
                     description="",
-                    received_at=str(at),
+                    received_at=iso_ms(at),
                     header_b64=header,
                     signature_b64=signature,
                 )

@@ -1,0 +1,92 @@
+"""Statistics: every event is counted for a member, on a Vietnamese day."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from ledger.application import Ledger
+from ledger.base import MessageAggregate
+from ledger.commands import (
+    AddMemberKey,
+    GrantRoute,
+    RecordDossierReceived,
+    RecordDossierStatus,
+    RecordDossierTransfer,
+    RecordLookup,
+    RecordLookupAnswer,
+    RegisterMember,
+    RevokeMemberKey,
+    WithdrawRoute,
+)
+from ledger.replay import pages
+from ledger.stats import UNKNOWN_MEMBER, fact_of, scan_ledger
+from ledger.storage import SqliteStorage
+from tests.ledger import builders as b
+from tests.ledger.backends import at
+from tests.support import G01, G15, G22, H49
+
+DOSSIER = "000.00.14.H20-200703-0002"
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    opened = Ledger(SqliteStorage(tmp_path / "ledger.sqlite3"))
+    yield opened
+    opened.close()
+
+
+def _every_kind_of_event(ledger: Ledger) -> None:
+    outcomes = ledger.record(
+        [
+            b.document("m1", "d1", 0),
+            b.delivery("v1", "d1", "m1", 1),
+            b.status("s1", "d1", "01", 2),
+            b.document("m2", "d2", 3, business_type=2, refers_to="d1"),
+            b.document("m3", "d3", 4, business_type=3, refers_to="d2"),
+            b.document("m4", "d4", 5, business_type=1, refers_to="d3"),
+            b.refusal("bad", 6),
+            RecordDossierReceived("x1", DOSSIER, "1.011442.000.00.00.H38", H49, 1, "", at(7)),
+            RecordDossierTransfer("x2", DOSSIER, H49, G15, "", at(8)),
+            RecordDossierStatus("x3", DOSSIER, 9, G15, "", at(9)),
+            RegisterMember("r1", G01, "Bộ Công an", "population", at(10)),
+            AddMemberKey("r2", G01, "k1", "AAAA", at(10), "", at(10)),
+            RevokeMemberKey("r3", G01, "k1", at(11), "lost", at(11)),
+            GrantRoute("r4", G01, "000.*", ("status",), at(12)),
+            WithdrawRoute("r5", G01, "000.*", ("status",), at(13)),
+            RecordLookup("l1", G15, "cán bộ A", "xác minh hồ sơ", "ab" * 32, at(14)),
+            RecordLookupAnswer("l2", "l1", G01, True, at(15)),
+        ]
+    )
+    assert all(type(o).__name__ == "Recorded" for o in outcomes), outcomes
+
+
+def test_every_event_type_is_counted_for_a_member(ledger: Ledger) -> None:
+    _every_kind_of_event(ledger)
+    events = [event for page in pages(ledger) for _, event in page]
+    event_types = {type(e).__qualname__ for e in events}
+    declared = {
+        f"{aggregate.__name__}.{name}"
+        for aggregate in MessageAggregate.__subclasses__()
+        for name, value in vars(aggregate).items()
+        if isinstance(value, type) and name not in {"Created", "Event"}
+    }
+    assert declared <= event_types, declared - event_types  # the sample covers them all
+    assert [type(e).__qualname__ for e in events if fact_of(e).member == UNKNOWN_MEMBER] == []
+    assert scan_ledger(ledger).by_member() == {
+        G01: 5 + 1,  # its registry history, and the answer it gave
+        G15: 4 + 1 + 1,  # four routings to it, the dossier status it set, its look-up
+        G22: 4 + 3 + 1,  # four documents sent, the three that revoked/updated/replaced, a refusal
+        H49: 4 + 1 + 1 + 2,  # four routings, a delivery, a status, receiving and handing on
+    }
+
+
+def test_days_are_vietnamese_days(ledger: Ledger) -> None:
+    late = b.document("m1", "d1")
+    # 18:30 UTC on the 9th is 01:30 on the 10th in Hà Nội.
+    ledger.record([replace(late, received_at="2026-06-09T18:30:00.000+00:00")])
+    ledger.record([b.document("m2", "d2")])  # 08:00 on the 9th in Hà Nội
+    assert scan_ledger(ledger).by_day() == {"2026-06-09": 3, "2026-06-10": 3}

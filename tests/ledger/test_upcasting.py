@@ -1,0 +1,23 @@
+"""Upcasters as plain functions over stored state (the stored-event path is in the contract
+suite, on both backends)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from ledger import upcasting
+from ledger.refusal import RefusedMessage
+
+
+def test_a_v1_refusal_gains_an_unknown_document_id_and_nothing_else() -> None:
+    state: dict[str, Any] = {"message_id": "m", "reason_code": "bad_signature"}
+    upcasting.refused_v1_v2(state)
+    assert state == {"message_id": "m", "reason_code": "bad_signature", "document_id": ""}
+
+
+def test_the_refusal_event_declares_its_version_and_the_step_to_reach_it() -> None:
+    event_class = RefusedMessage.Refused
+    assert event_class.class_version == 2
+    assert event_class.upcast_v1_v2 is upcasting.refused_v1_v2
+    assert "document_id" in {f.name for f in dataclasses.fields(event_class)}
