@@ -97,6 +97,14 @@ def seal(
     return message_id, envelope.SerializeToString(deterministic=True)
 
 
+def attachment_digests(doc: document_pb2.Document) -> list[AttachmentDigest]:
+    """What the signed header says of each inline attachment: name, SHA-256, size."""
+    return [
+        AttachmentDigest(a.name, hashlib.sha256(a.content).digest(), len(a.content))
+        for a in doc.attachments
+    ]
+
+
 def open_envelope(raw: bytes) -> Opened:
     """Parse an envelope and its header, checking shape but NOT the signature."""
     if len(raw) > MAX_MESSAGE_BYTES:

@@ -142,6 +142,14 @@ class Stack:
         remove_stack(self.data_dir)
 
 
+def _stored_at_ms(msg: Msg) -> int | None:
+    """When JetStream stored a message, from its metadata (None if it is not a JS message)."""
+    try:
+        return int(msg.metadata.timestamp.timestamp() * 1000)
+    except Exception:  # no JetStream metadata
+        return None
+
+
 def key_path(data_dir: Path, member: MemberConfig) -> Path:
     return member.private_key_file or data_dir / "keys" / f"{to_token(member.code)}.pem"
 
@@ -325,7 +333,9 @@ async def start_stack(
     sub = await js.pull_subscribe_bind(durable=subjects.HUB_CONSUMER, stream=subjects.IN_STREAM)
 
     async def handle(msgs: list[Msg]) -> None:
-        report = await service.process([Inbound(m.subject, m.data) for m in msgs])
+        report = await service.process(
+            [Inbound(m.subject, m.data, _stored_at_ms(m)) for m in msgs]
+        )
         transparency.poke()
         log.debug("batch: %s", report)
 

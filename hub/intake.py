@@ -21,6 +21,9 @@ from ledger.commands import Command, RecordDelivery, RecordDocument, RecordStatu
 
 # A message signed further in the future than this is refused (clock skew allowance).
 MAX_FUTURE_SKEW_MS = 5 * 60 * 1000
+# A message stored by JetStream longer than this after its sender signed it is refused as a
+# replay (adapters re-sign what they publish again after a long outage).
+REPLAY_WINDOW_MS = 15 * 60 * 1000
 
 
 @dataclass(frozen=True)
@@ -59,12 +62,23 @@ def iso_ms(ms: int) -> str:
 
 
 class Intake:
-    def __init__(self, registry: Registry, codec: EnvelopeCodec, clock: Clock) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        codec: EnvelopeCodec,
+        clock: Clock,
+        replay_window_ms: int = REPLAY_WINDOW_MS,
+    ) -> None:
         self._registry = registry
         self._codec = codec
         self._clock = clock
+        self._replay_window_ms = replay_window_ms
 
-    def judge(self, subject_member: str | None, raw: bytes) -> Verdict:
+    def judge(
+        self, subject_member: str | None, raw: bytes, stored_at_ms: int | None = None
+    ) -> Verdict:
+        """Judge one message; `stored_at_ms` (when JetStream stored it) enables the replay
+        window: a copy of an old message published again now is refused as too old."""
         now = self._clock.now_ms()
         notify = (
             subject_member if subject_member and self._registry.is_member(subject_member) else None
@@ -96,7 +110,7 @@ class Intake:
                 opened,
                 notify,
             )
-        rejected = self._judge_authenticated(opened, now, notify)
+        rejected = self._judge_authenticated(opened, now, notify, stored_at_ms)
         if rejected is not None:
             return rejected
         try:
@@ -105,12 +119,25 @@ class Intake:
             return Rejected("invalid_payload", str(error), now, opened, notify, True)
         return Accepted(opened, facts, _command(opened, facts, now), key.public_key, now)
 
-    def _judge_authenticated(self, opened: Opened, now: int, notify: str | None) -> Rejected | None:
+    def _judge_authenticated(
+        self, opened: Opened, now: int, notify: str | None, stored_at_ms: int | None
+    ) -> Rejected | None:
         header = opened.header
         if header.signed_at_ms > now + MAX_FUTURE_SKEW_MS:
             return Rejected(
                 "signed_in_future",
                 "header.signed_at_ms: later than the hub's clock allows",
+                now,
+                opened,
+                notify,
+                True,
+            )
+        if stored_at_ms is not None and header.signed_at_ms < stored_at_ms - self._replay_window_ms:
+            age_s = (stored_at_ms - header.signed_at_ms) // 1000
+            return Rejected(
+                "replayed_or_stale",
+                f"header.signed_at_ms: signed {age_s} s before it reached the hub's stream;"
+                f" the replay window is {self._replay_window_ms // 1000} s",
                 now,
                 opened,
                 notify,

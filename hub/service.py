@@ -44,6 +44,9 @@ FaultHook = Callable[[str], None]
 class Inbound:
     subject: str
     data: bytes
+    # When JetStream stored the message (Unix ms): the replay window is judged against it,
+    # so a message queued while the hub was down is not "too old" when the hub comes back.
+    stored_at_ms: int | None = None
 
 
 @dataclass
@@ -79,7 +82,9 @@ class HubService:
     async def process(self, batch: Sequence[Inbound]) -> BatchReport:
         loop = asyncio.get_running_loop()
         verdicts: list[Verdict] = [
-            self._intake.judge(subjects.member_from_inbound(item.subject), item.data)
+            self._intake.judge(
+                subjects.member_from_inbound(item.subject), item.data, item.stored_at_ms
+            )
             for item in batch
         ]
         commands = [_command_for(v, item.data) for v, item in zip(verdicts, batch, strict=True)]

@@ -19,10 +19,16 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from adapters.crypto import Signer, verify_raw
-from adapters.document.mailbox import Mailbox
-from adapters.envelope import EnvelopeError, open_receipt, open_routed, seal
+from adapters.document.mailbox import Mailbox, SentRow
+from adapters.envelope import (
+    EnvelopeError,
+    attachment_digests,
+    open_receipt,
+    open_routed,
+    seal,
+)
 from adapters.nats.jetstream import pull_loop
-from adapters.pb.truc.v1 import envelope_pb2
+from adapters.pb.truc.v1 import document_pb2, envelope_pb2
 from hub import subjects
 from hub.errors import MalformedMessage
 from hub.model import AttachmentDigest, Kind
@@ -33,6 +39,9 @@ from ledger.merkle import leaf_hash
 from ledger.note import TlogProof, ed25519_verifier, verify_tlog_proof
 
 log = logging.getLogger(__name__)
+# Re-sign unanswered messages older than this before publishing them again: well inside the
+# hub's replay window (hub.intake.REPLAY_WINDOW_MS, 15 minutes).
+RESIGN_AFTER_MS = 5 * 60 * 1000
 
 
 class ProofError(Exception):
@@ -111,7 +120,34 @@ class DocumentGateway:
             ),
         ]
         for row in self.mailbox.unconfirmed():
-            await self._publish(row.message_id, row.envelope)
+            envelope = row.envelope
+            if row.created_at_ms < self._clock.now_ms() - RESIGN_AFTER_MS:
+                envelope = self._reseal(row)
+            await self._publish(row.message_id, envelope)
+
+    def _reseal(self, row: SentRow) -> bytes:
+        """Sign an old unanswered message again (same id, same payload), so the hub's replay
+        window does not refuse what this adapter failed to deliver during an outage. If the
+        hub did record the first copy, the message id makes this one a duplicate."""
+        kind = Kind(row.kind)
+        attachments = (
+            attachment_digests(document_pb2.Document.FromString(row.payload))
+            if kind is Kind.DOCUMENT
+            else []
+        )
+        now = self._clock.now_ms()
+        _, envelope = seal(
+            self._signer,
+            kind=kind,
+            recipients=row.recipients,
+            document_id=row.document_id,
+            payload=row.payload,
+            signed_at_ms=now,
+            message_id=row.message_id,
+            attachments=attachments,
+        )
+        self.mailbox.replace_envelope(row.message_id, envelope, now)
+        return envelope
 
     async def stop(self) -> None:
         self._stop.set()

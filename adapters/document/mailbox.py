@@ -72,6 +72,7 @@ class SentRow:
     recipients: tuple[str, ...]
     envelope: bytes
     payload: bytes
+    created_at_ms: int
     accepted: bool | None
     ledger_position: int | None
     reject_code: str | None
@@ -214,6 +215,15 @@ class Mailbox:
             ).fetchall()
         return [_sent_row(r) for r in rows]
 
+    def replace_envelope(self, message_id: str, envelope: bytes, created_at_ms: int) -> None:
+        """Keep a freshly signed envelope for a message not yet answered (same message id)."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE sent SET envelope = ?, created_at_ms = ? WHERE message_id = ?"
+                " AND accepted IS NULL",
+                (envelope, created_at_ms, message_id),
+            )
+
     def record_receipt(
         self, message_id: str, *, accepted: bool, position: int, code: str, reason: str
     ) -> None:
@@ -262,6 +272,7 @@ def _sent_row(row: sqlite3.Row) -> SentRow:
         recipients=tuple(json.loads(row["recipients"])),
         envelope=row["envelope"],
         payload=row["payload"],
+        created_at_ms=row["created_at_ms"],
         accepted=None if accepted is None else bool(accepted),
         ledger_position=row["ledger_position"],
         reject_code=row["reject_code"],

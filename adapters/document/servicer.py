@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import uuid
 from collections.abc import AsyncIterator
 
@@ -19,6 +18,7 @@ from adapters.document.mailbox import InboxRow
 from adapters.document.validation import validate_document
 from adapters.envelope import (
     STATUS_CODES,
+    attachment_digests,
     open_envelope,
     parse_delivery,
     parse_document,
@@ -26,7 +26,7 @@ from adapters.envelope import (
 )
 from adapters.pb.truc.v1 import document_pb2, envelope_pb2, exchange_pb2, exchange_pb2_grpc
 from hub.errors import MalformedMessage
-from hub.model import AttachmentDigest, Kind
+from hub.model import Kind
 from ledger.agency import is_valid_code
 
 RECEIPT_TIMEOUT = 15.0
@@ -44,6 +44,7 @@ REJECT_STATUS: dict[str, grpc.StatusCode] = {
     "key_not_valid": grpc.StatusCode.UNAUTHENTICATED,
     "bad_signature": grpc.StatusCode.UNAUTHENTICATED,
     "signed_in_future": grpc.StatusCode.INVALID_ARGUMENT,
+    "replayed_or_stale": grpc.StatusCode.FAILED_PRECONDITION,
     "route_not_allowed": grpc.StatusCode.PERMISSION_DENIED,
     "unknown_member": grpc.StatusCode.NOT_FOUND,
     "unknown_document": grpc.StatusCode.NOT_FOUND,
@@ -95,10 +96,7 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
         document_id = request.document_id or str(uuid.uuid4())
         payload = request.document.SerializeToString(deterministic=True)
-        attachments = [
-            AttachmentDigest(a.name, hashlib.sha256(a.content).digest(), len(a.content))
-            for a in request.document.attachments
-        ]
+        attachments = attachment_digests(request.document)
         message_id = await self._send(
             context,
             kind=Kind.DOCUMENT,

@@ -242,6 +242,7 @@ async def test_wrong_key_and_unregistered_sender_are_dead_lettered_and_never_del
     assert letters[stranger_id]["code"] == "unknown_sender"
     assert letters[forged_id]["code"] == "bad_signature"
     assert "does not verify" in str(letters[forged_id]["reason"])
+
     # Refusals attributable to a member's channel are in the ledger; none reached H49.
     def topics() -> list[str]:
         notifications = stack.ledger.recorder.select_notifications(start=1, limit=1000)
@@ -335,3 +336,33 @@ async def _all_arrived(
 ) -> list[exchange_pb2.InboxItem] | None:
     items = await _inbox(stack, member)
     return items if len(items) >= count else None
+
+
+async def test_a_captured_message_replayed_later_is_refused_recorded_and_dead_lettered(
+    stack: Stack, nats_server: EmbeddedNats
+) -> None:
+    import time
+
+    real = stack.adapters[G22].gateway._signer
+    twenty_minutes_ago = time.time_ns() // 1_000_000 - 20 * 60 * 1000
+    message_id, old = seal(
+        real,
+        kind=Kind.DOCUMENT,
+        recipients=[H49],
+        document_id=str(uuid.uuid4()),
+        payload=document_pb2.Document(subject="Bản cũ").SerializeToString(),
+        signed_at_ms=twenty_minutes_ago,
+    )
+    await _publish_raw(nats_server.url, subjects.inbound(G22), old, message_id)
+    (letter,) = await _dead_letters(nats_server.url, 1)
+    assert letter["message_id"] == message_id
+    assert letter["code"] == "replayed_or_stale" and letter["authenticated"] is True
+    assert "replay window is 900 s" in str(letter["reason"])
+    await eventually(
+        lambda: any(
+            n.topic.endswith("RefusedMessage.Refused")
+            for n in stack.ledger.recorder.select_notifications(start=1, limit=1000)
+        ),
+        what="the refusal in the ledger",
+    )
+    assert await _inbox(stack, H49) == []

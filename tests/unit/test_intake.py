@@ -419,3 +419,22 @@ def test_iso_ms_keeps_every_millisecond_of_realistic_times(ms: int) -> None:
 
 def test_iso_ms_keeps_every_millisecond_of_far_future_times() -> None:
     assert _ms_of(iso_ms(10_574_017_066_751)) == 10_574_017_066_751
+
+
+def test_a_message_stored_long_after_it_was_signed_is_a_replay() -> None:
+    from hub.intake import REPLAY_WINDOW_MS
+
+    _, raw = _seal(signed_at_ms=SIGNED_MS)
+    verdict = _rejected(_intake().judge(G22, raw, stored_at_ms=SIGNED_MS + REPLAY_WINDOW_MS + 1))
+    assert verdict.code == "replayed_or_stale" and verdict.authenticated
+    assert verdict.reason.startswith("header.signed_at_ms: signed 900 s before")
+
+
+def test_a_message_queued_while_the_hub_was_down_is_not_a_replay() -> None:
+    from hub.intake import REPLAY_WINDOW_MS
+
+    # The hub's clock is far past the window, but JetStream stored the message at once.
+    _, raw = _seal(signed_at_ms=SIGNED_MS)
+    clock = FakeClock()
+    clock.now = SIGNED_MS + 10 * REPLAY_WINDOW_MS
+    _accepted(_intake(clock=clock).judge(G22, raw, stored_at_ms=SIGNED_MS + 1000))
