@@ -84,8 +84,14 @@ def load_or_create_key(path: Path, name: str, *, demo: bool) -> Signer:
     """Load a PEM private key, creating it (0600) when missing. Demo keys carry a banner."""
     if path.exists():
         return load_key(path, name)
-    path.parent.mkdir(parents=True, exist_ok=True)
     signer = Signer.generate(name)
+    write_key(path, signer, demo=demo)
+    return signer
+
+
+def write_key(path: Path, signer: Signer, *, demo: bool) -> None:
+    """Write a new private key file (0600, never over an existing one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     pem = signer.private_key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -96,7 +102,6 @@ def load_or_create_key(path: Path, name: str, *, demo: bool) -> Signer:
         if demo:
             handle.write(_DEMO_BANNER.encode())
         handle.write(pem)
-    return signer
 
 
 def load_key(path: Path, name: str) -> Signer:

@@ -28,6 +28,7 @@ from adapters.document.mailbox import Mailbox
 from adapters.document.servicer import DocumentExchangeServicer
 from adapters.envelope import ProtobufCodec
 from adapters.grpc_server import server_credentials, start_server
+from adapters.keystore import KeyStore
 from adapters.nats import auth, jetstream
 from adapters.nats.embedded import EmbeddedNats, choose_port
 from adapters.pb.truc.v1 import exchange_pb2, exchange_pb2_grpc
@@ -88,6 +89,34 @@ class Stack:
     transparency_stop: asyncio.Event = field(default_factory=asyncio.Event)
     transparency_task: asyncio.Task[None] | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    intake: Intake | None = None
+    keys_generation: int = 0
+
+    async def reload_keys(self) -> None:
+        """Take key rotations and revocations (`truc keys`) into account without a restart:
+        the hub judges with the new registry, adapters sign with their newest valid key, and
+        the registry's changes are recorded in the ledger."""
+        loop = asyncio.get_running_loop()
+        signers = member_signers(self.config, self.data_dir)
+        registry = build_registry(self.config, signers, self.data_dir)
+        specs = member_specs(self.config, registry)
+        change_id = "keys:" + hashlib.sha256(repr(specs).encode()).hexdigest()[:16]
+        await loop.run_in_executor(
+            self.executor,
+            functools.partial(
+                self.ledger.sync_members,
+                specs,
+                change_id=change_id,
+                received_at=iso_ms(SystemClock().now_ms()),
+            ),
+        )
+        if self.intake is not None:
+            self.intake.use_registry(registry)
+        for code, handle in self.adapters.items():
+            if code in signers:
+                handle.gateway.use_signer(signers[code])
+        self.keys_generation += 1
+        write_stack(self.data_dir, self.info(os.getpid()))
 
     def info(self, pid: int) -> StackInfo:
         return StackInfo(
@@ -99,9 +128,12 @@ class Stack:
             hub_name=self.hub_signer.name,
             hub_key_id=self.hub_signer.key_id,
             grpc_tls=self.config.grpc_tls,
+            keys_generation=self.keys_generation,
             tls_dir=str(self.config.tls_directory(self.data_dir)),
             members={
-                code: MemberEndpoint(code, a.member.name, a.member.kind, a.address)
+                code: MemberEndpoint(
+                    code, a.member.name, a.member.kind, a.address, a.gateway.key_id
+                )
                 for code, a in self.adapters.items()
             },
         )
@@ -154,12 +186,19 @@ def key_path(data_dir: Path, member: MemberConfig) -> Path:
     return member.private_key_file or data_dir / "keys" / f"{to_token(member.code)}.pem"
 
 
-def member_signers(config: HubConfig, data_dir: Path) -> dict[str, Signer]:
-    """Private keys of the members whose adapters run here; demo keys are made on first run."""
+def member_signers(
+    config: HubConfig, data_dir: Path, now_ms: int | None = None
+) -> dict[str, Signer]:
+    """Private keys the members' adapters here sign with now: for members without a configured
+    public key, the newest key of their history (demo keys are made on first run)."""
     signers: dict[str, Signer] = {}
+    store = KeyStore(data_dir / "keys")
+    now = SystemClock().now_ms() if now_ms is None else now_ms
     for member in config.members:
         path = key_path(data_dir, member)
-        if member.public_key is None:
+        if member.public_key is None and member.private_key_file is None:
+            signers[member.code] = store.current(member.code, now)
+        elif member.public_key is None:
             signers[member.code] = load_or_create_key(path, member.code, demo=True)
         elif path.exists():
             signer = load_key(path, member.code)
@@ -222,13 +261,25 @@ def member_specs(config: HubConfig, registry: Registry) -> list[MemberSpec]:
     ]
 
 
-def build_registry(config: HubConfig, signers: dict[str, Signer]) -> Registry:
+def build_registry(
+    config: HubConfig, signers: dict[str, Signer], data_dir: Path | None = None
+) -> Registry:
+    """Members with every key they ever had here and its validity (rotation, revocation)."""
+    store = KeyStore(data_dir / "keys") if data_dir is not None else None
     members = []
     for m in config.members:
-        public_key = m.public_key or signers[m.code].public_key
-        members.append(
-            Member(m.code, m.name, m.kind, (MemberKey(key_id(m.code, public_key), public_key),))
-        )
+        keys: tuple[MemberKey, ...]
+        if store is not None and m.public_key is None and m.private_key_file is None:
+            keys = tuple(
+                MemberKey(
+                    r.key_id, r.public_key, r.valid_from_ms, r.valid_until_ms, r.revoked_from_ms
+                )
+                for r in store.records(m.code)
+            )
+        else:
+            public_key = m.public_key or signers[m.code].public_key
+            keys = (MemberKey(key_id(m.code, public_key), public_key),)
+        members.append(Member(m.code, m.name, m.kind, keys))
     routes = [Route(r.senders, r.recipients, r.kinds) for r in config.routes]
     return Registry(members, routes)
 
@@ -268,7 +319,7 @@ async def start_stack(
             )
     signers = member_signers(config, data_dir)
     hub_key = hub_signer(config, data_dir)
-    registry = build_registry(config, signers)
+    registry = build_registry(config, signers, data_dir)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
     storage = config.storage(data_dir)
     ledger = await loop.run_in_executor(executor, Ledger, storage)
@@ -308,8 +359,9 @@ async def start_stack(
         await jetstream.ensure_member_consumers(js, member.code)
     codec = ProtobufCodec(hub_key)
     clock = SystemClock()
+    intake = Intake(registry, codec, clock)
     service = HubService(
-        intake=Intake(registry, codec, clock),
+        intake=intake,
         record=ledger.record,
         codec=codec,
         publisher=jetstream.JetStreamPublisher(js),
@@ -327,15 +379,14 @@ async def start_stack(
         hub_nc=hub_nc,
         embedded=embedded,
         transparency=transparency,
+        intake=intake,
     )
     stack.transparency_task = asyncio.create_task(transparency.run(stack.transparency_stop))
     stack.tasks.append(asyncio.create_task(serve_proofs(hub_nc, transparency)))
     sub = await js.pull_subscribe_bind(durable=subjects.HUB_CONSUMER, stream=subjects.IN_STREAM)
 
     async def handle(msgs: list[Msg]) -> None:
-        report = await service.process(
-            [Inbound(m.subject, m.data, _stored_at_ms(m)) for m in msgs]
-        )
+        report = await service.process([Inbound(m.subject, m.data, _stored_at_ms(m)) for m in msgs])
         transparency.poke()
         log.debug("batch: %s", report)
 

@@ -74,6 +74,10 @@ class Intake:
         self._clock = clock
         self._replay_window_ms = replay_window_ms
 
+    def use_registry(self, registry: Registry) -> None:
+        """Judge from now on with `registry` (after a key rotation or revocation)."""
+        self._registry = registry
+
     def judge(
         self, subject_member: str | None, raw: bytes, stored_at_ms: int | None = None
     ) -> Verdict:

@@ -20,6 +20,8 @@ class MemberEndpoint:
     name: str
     kind: str
     grpc: str
+    # The key the adapter signs with now.
+    key_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class StackInfo:
     hub_name: str
     hub_key_id: str
     grpc_tls: str = "off"
+    # Incremented each time the running stack reloads its keys (`truc keys`, SIGHUP).
+    keys_generation: int = 0
     tls_dir: str = ""
     members: dict[str, MemberEndpoint] = field(default_factory=dict)
 

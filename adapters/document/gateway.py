@@ -88,6 +88,16 @@ class DocumentGateway:
         self._waiters: dict[str, list[asyncio.Future[envelope_pb2.Receipt]]] = {}
         self.arrivals = asyncio.Condition()
 
+    @property
+    def key_id(self) -> str:
+        return self._signer.key_id
+
+    def use_signer(self, signer: Signer) -> None:
+        """Sign from now on with `signer` (a rotated key); stored envelopes keep theirs."""
+        if signer.name != self.member:
+            raise ValueError(f"a key of {signer.name} cannot sign for {self.member}")
+        self._signer = signer
+
     # -- lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> None:

@@ -113,6 +113,14 @@ def up(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        reloads: set[asyncio.Task[None]] = set()
+
+        def reload_keys() -> None:
+            task = asyncio.ensure_future(stack.reload_keys())
+            reloads.add(task)
+            task.add_done_callback(reloads.discard)
+
+        loop.add_signal_handler(signal.SIGHUP, reload_keys)
         say(f"truc: starting with {hub_config.source}, data in {data_dir.resolve()}")
         stack = await start_stack(hub_config, data_dir, progress=say)
         members = ", ".join(f"{c}={a.address}" for c, a in stack.adapters.items())
@@ -507,9 +515,11 @@ def bench(
 import hub.cli.audit  # noqa: E402
 import hub.cli.ledger_cmds  # noqa: E402,F401
 from hub.cli.apps import audit_app, ledger_app  # noqa: E402
+from hub.cli.keys import keys_app  # noqa: E402
 from hub.cli.witness import witness_command  # noqa: E402
 
 app.command("witness")(witness_command)
+app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(ledger_app, name="ledger")
 
