@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from hub.cli.apps import audit_app
+from hub.cli.common import DEFAULT_DATA_DIR, ConfigOption, DataDir
 
 if TYPE_CHECKING:
     from hub.config import HubConfig
@@ -34,16 +35,6 @@ __all__ = ["audit_app"]
 
 EXIT_FAILURE, EXIT_REFUSED, EXIT_NOT_FOUND = 1, 4, 5
 
-DataDir = Annotated[
-    Path,
-    typer.Option(
-        "--data-dir",
-        envvar="TRUC_DATA_DIR",
-        help="Where the stack keeps its state (default: $TRUC_DATA_DIR, else ./var).",
-        file_okay=False,
-    ),
-]
-ConfigOption = Annotated[Path | None, typer.Option("--config", help="Hub configuration (TOML).")]
 Position = Annotated[
     int,
     typer.Argument(
@@ -52,7 +43,6 @@ Position = Annotated[
         min=1,
     ),
 ]
-DEFAULT_DATA_DIR = Path("var")
 
 
 @contextmanager
@@ -83,30 +73,11 @@ def _make_verify(public_key: bytes) -> VerifyFunc:
     return lambda message, signature: verify_raw(public_key, message, signature)
 
 
-@contextmanager
-def _progress(what: str) -> Iterator[Callable[[int, int], None] | None]:
-    """A rich progress bar on stderr (when it is a terminal); stdout stays clean."""
-    from hub.cli.main import err
+def _progress(what: str) -> AbstractContextManager[Callable[[int, int], None] | None]:
+    """A progress bar on stderr (when it is a terminal); stdout stays clean."""
+    from hub.cli.common import progress
 
-    if not err.is_terminal:
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    with Progress(
-        f"[bold]{what}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(what, total=None)
-
-        def advance(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=max(total, done))
-
-        yield advance
+    return progress(what)
 
 
 def _leaf_index(merkle: MerkleLog, position: int) -> int:

@@ -19,18 +19,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-keys_app = typer.Typer(help="Members' signing keys: rotate, revoke, list.", no_args_is_help=True)
+from hub.cli.common import DEFAULT_DATA_DIR, DataDir
 
-DataDir = Annotated[
-    Path,
-    typer.Option(
-        "--data-dir",
-        envvar="TRUC_DATA_DIR",
-        help="Where the stack keeps its state (default: $TRUC_DATA_DIR, else ./var).",
-        file_okay=False,
-    ),
-]
-DEFAULT_DATA_DIR = Path("var")
+keys_app = typer.Typer(help="Members' signing keys: rotate, revoke, list.", no_args_is_help=True)
 
 
 def _parse_instant(text: str) -> int:

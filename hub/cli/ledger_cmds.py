@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from hub.cli.apps import audit_app, ledger_app
+from hub.cli.common import DEFAULT_DATA_DIR, ConfigOption, DataDir, JsonOption
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
@@ -25,19 +26,6 @@ __all__ = ["audit_app", "ledger_app"]
 EXIT_USAGE, EXIT_NOT_FOUND = 2, 5
 # Below this many events a progress bar would only flicker.
 PROGRESS_FROM = 5_000
-
-DataDir = Annotated[
-    Path,
-    typer.Option(
-        "--data-dir",
-        envvar="TRUC_DATA_DIR",
-        help="Where the stack keeps its state (default: $TRUC_DATA_DIR, else ./var).",
-        file_okay=False,
-    ),
-]
-ConfigOption = Annotated[Path | None, typer.Option("--config", help="Hub configuration (TOML).")]
-JsonOption = Annotated[bool, typer.Option("--json", help="JSON instead of tables.")]
-DEFAULT_DATA_DIR = Path("var")
 
 
 @contextmanager
@@ -56,30 +44,11 @@ def _ledger(data_dir: Path, config: Path | None) -> Iterator[Ledger]:
             fail(str(error), EXIT_NOT_FOUND)
 
 
-@contextmanager
-def _progress(what: str, total: int) -> Iterator[Callable[[int, int], None] | None]:
+def _progress(what: str, total: int) -> AbstractContextManager[Callable[[int, int], None] | None]:
     """A progress callback drawing on stderr, or None when there is nothing worth drawing."""
-    from hub.cli.main import err
+    from hub.cli.common import progress
 
-    if total < PROGRESS_FROM or not err.is_terminal:
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    with Progress(
-        f"[bold]{what}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(what, total=total)
-
-        def advance(done: int, of: int) -> None:
-            bar.update(task, completed=done, total=max(of, done))
-
-        yield advance
+    return progress(what, total, at_least=PROGRESS_FROM)
 
 
 def _print_json(value: Any) -> None:

@@ -13,20 +13,13 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import grpc
 import typer
-from rich.console import Console
 from rich.table import Table
-
-from hub.errors import HubError, StackNotRunning
-from ledger.base import NotRecorded
-from ledger.errors import LedgerError, UnknownDocument
 
 app = typer.Typer(
     help="Truc: the national interoperability hub (hub, adapters, ledger, audit).",
@@ -34,54 +27,35 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, highlight=False)
+from hub.cli.common import (  # noqa: E402 - after the app, which the commands decorate
+    DEFAULT_DATA_DIR,
+    EXIT_FAILURE,
+    EXIT_NOT_FOUND,
+    EXIT_NOT_RUNNING,
+    EXIT_REFUSED,
+    DataDir,
+    clean_errors,
+    err,
+    fail,
+    open_ledger,
+    out,
+)
 
-EXIT_FAILURE, EXIT_NOT_RUNNING, EXIT_REFUSED, EXIT_NOT_FOUND = 1, 3, 4, 5
-
-DataDir = Annotated[
-    Path,
-    typer.Option(
-        "--data-dir",
-        envvar="TRUC_DATA_DIR",
-        help="Where the stack keeps its state (default: $TRUC_DATA_DIR, else ./var).",
-        file_okay=False,
-    ),
+# Kept for modules that imported it from here.
+_open_ledger = open_ledger
+__all__ = [
+    "DEFAULT_DATA_DIR",
+    "EXIT_FAILURE",
+    "EXIT_NOT_FOUND",
+    "EXIT_NOT_RUNNING",
+    "EXIT_REFUSED",
+    "DataDir",
+    "app",
+    "clean_errors",
+    "err",
+    "fail",
+    "out",
 ]
-DEFAULT_DATA_DIR = Path("var")
-
-_GRPC_EXIT = {
-    grpc.StatusCode.INVALID_ARGUMENT: EXIT_REFUSED,
-    grpc.StatusCode.PERMISSION_DENIED: EXIT_REFUSED,
-    grpc.StatusCode.UNAUTHENTICATED: EXIT_REFUSED,
-    grpc.StatusCode.FAILED_PRECONDITION: EXIT_REFUSED,
-    grpc.StatusCode.ALREADY_EXISTS: EXIT_REFUSED,
-    grpc.StatusCode.NOT_FOUND: EXIT_NOT_FOUND,
-    grpc.StatusCode.UNAVAILABLE: EXIT_NOT_RUNNING,
-}
-
-
-def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
-    err.print(f"truc: {message}", markup=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def clean_errors() -> Iterator[None]:
-    """Turn every expected failure into one line on stderr and an exit code."""
-    try:
-        yield
-    except StackNotRunning as error:
-        fail(str(error), EXIT_NOT_RUNNING)
-    except (UnknownDocument, NotRecorded) as error:
-        fail(str(error), EXIT_NOT_FOUND)
-    except (HubError, LedgerError) as error:
-        fail(str(error))
-    except grpc.RpcError as error:
-        code = error.code() if hasattr(error, "code") else None
-        detail = error.details() if hasattr(error, "details") else str(error)
-        name = code.name if code is not None else "ERROR"
-        fail(f"{name}: {detail}", _GRPC_EXIT.get(code, EXIT_FAILURE) if code else EXIT_FAILURE)
 
 
 # -- up ---------------------------------------------------------------------------------------
@@ -352,7 +326,7 @@ def trace(
 ) -> None:
     """Every recorded event of a document, in order, with ledger positions and times."""
     with clean_errors():
-        ledger = _open_ledger(data_dir, config)
+        ledger = open_ledger(data_dir, config)
         try:
             entries = ledger.trace(document_id)
         finally:
@@ -402,27 +376,6 @@ def trace(
             detail,
         )
     out.print(table)
-
-
-def _open_ledger(data_dir: Path, config: Path | None) -> Any:
-    from hub.config import load_config
-    from hub.stackfile import read_stack
-    from ledger.application import Ledger
-    from ledger.storage import SqliteStorage
-
-    if config is None:
-        try:
-            info = read_stack(data_dir, require_running=False)
-            if info.ledger_env.get("SQLITE_DBNAME"):
-                return Ledger(SqliteStorage(Path(info.ledger_env["SQLITE_DBNAME"])))
-        except StackNotRunning:
-            pass
-    storage = load_config(config).storage(data_dir)
-    if isinstance(storage, SqliteStorage) and not storage.path.exists():
-        raise StackNotRunning(
-            f"no ledger at {storage.path} (has `truc up` run with this --data-dir?)"
-        )
-    return Ledger(storage)
 
 
 # -- certs ------------------------------------------------------------------------------------
