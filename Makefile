@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PROTO_OUT := adapters/pb
 
-.PHONY: up test lint typecheck proto proto-check bench clean
+.PHONY: up test lint typecheck proto proto-check bench clean chromium
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +21,7 @@ install: $(STAMP)
 up: $(STAMP)
 	$(BIN)/truc up
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/ruff check hub ledger adapters tests
 	$(BIN)/mypy hub ledger adapters
 	$(MAKE) --no-print-directory proto-check
@@ -39,6 +40,17 @@ proto: $(STAMP)
 # Fail when the committed generated code differs from what protos/ produces.
 proto-check: $(STAMP)
 	$(BIN)/python -m adapters.protogen --check $(PROTO_OUT)
+
+# The dashboard end-to-end test drives headless Chromium (Debian package `chromium`).
+# Idempotent; without apt-get nothing happens (browser tests skip locally, fail under CI=true).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1 || \
+	  { echo "installing chromium (dashboard browser test)"; \
+	    $(SUDO) apt-get update -qq && \
+	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+bench: $(STAMP)
+	$(BIN)/truc bench
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

@@ -21,6 +21,7 @@ from pathlib import Path
 import grpc
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
+from nats.js import JetStreamContext
 
 from adapters.crypto import Signer, key_id, load_key, load_or_create_key, verify_raw
 from adapters.document.gateway import DocumentGateway
@@ -35,8 +36,11 @@ from adapters.pb.truc.v1 import exchange_pb2, exchange_pb2_grpc
 from adapters.tls import TlsFiles, client_context, nats_tls_block
 from hub import subjects
 from hub.config import HubConfig, MemberConfig
+from hub.dashboard import start_dashboard
 from hub.errors import ConfigError
 from hub.intake import Intake, iso_ms
+from hub.metrics import HubMetrics, MetricsExporter, observe_batch, refresh_status, start_exporter
+from hub.ops import OpsCollector, ledger_checkpoint_source, ledger_notifications
 from hub.ports import SystemClock
 from hub.projections_runner import ProjectionsRunner
 from hub.proofs import serve_proofs
@@ -84,6 +88,13 @@ class Stack:
     adapters: dict[str, AdapterHandle] = field(default_factory=dict)
     hub_stop: asyncio.Event = field(default_factory=asyncio.Event)
     hub_task: asyncio.Task[None] | None = None
+    metrics: HubMetrics = field(default_factory=HubMetrics)
+    ops: OpsCollector | None = None
+    ops_stop: asyncio.Event = field(default_factory=asyncio.Event)
+    ops_task: asyncio.Task[None] | None = None
+    metrics_exporter: MetricsExporter | None = None
+    dashboard: asyncio.Server | None = None
+    dashboard_url: str = ""
     projections_task: asyncio.Task[None] | None = None
     transparency: TransparencyLog | None = None
     transparency_stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -136,7 +147,27 @@ class Stack:
                 )
                 for code, a in self.adapters.items()
             },
+            nats_tls=self.config.nats_tls,
+            hub_public_key=base64.b64encode(self.hub_signer.public_key).decode(),
+            metrics_url=self.metrics_exporter.url if self.metrics_exporter else "",
+            dashboard_url=self.dashboard_url,
         )
+
+    async def stop_ops(self) -> None:
+        """Stop the dashboard, the gauge refresher and the exporter. They read NATS and the
+        ledger, so they stop before those do."""
+        self.ops_stop.set()
+        if self.dashboard is not None:
+            self.dashboard.close()
+            await self.dashboard.wait_closed()
+            self.dashboard = None
+        if self.ops_task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.ops_task, 10)
+            self.ops_task = None
+        if self.metrics_exporter is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.metrics_exporter.stop)
+            self.metrics_exporter = None
 
     async def stop_hub(self) -> None:
         """Stop taking inbound messages; the batch in flight finishes and is acknowledged."""
@@ -151,6 +182,7 @@ class Stack:
             self.projections_task = None
 
     async def stop(self) -> None:
+        await self.stop_ops()
         for handle in self.adapters.values():
             await handle.server.stop(grace=2)
             await handle.gateway.stop()
@@ -388,7 +420,21 @@ async def start_stack(
     async def handle(msgs: list[Msg]) -> None:
         report = await service.process([Inbound(m.subject, m.data, _stored_at_ms(m)) for m in msgs])
         transparency.poke()
-        log.debug("batch: %s", report)
+        observe_batch(stack.metrics, report)
+        for m in report.messages:
+            if m.outcome == "rejected":
+                log.info(
+                    "refused: %s",
+                    m.reason,
+                    extra={"message_id": m.message_id or None, "member": m.member or None},
+                )
+        log.debug(
+            "batch: %d accepted (%d duplicates), %d refused, %d published",
+            report.accepted,
+            report.duplicates,
+            report.rejected,
+            report.published,
+        )
 
     stack.hub_task = asyncio.create_task(
         jetstream.pull_loop(sub, handle, stack.hub_stop, batch=config.batch_size, name="hub")
@@ -399,6 +445,7 @@ async def start_stack(
     )
     progress(f"hub {hub_key.name} (key {hub_key.key_id}) consuming {subjects.IN_ALL} on {nats_url}")
     progress(f"ledger: {storage.describe()}")
+    await start_ops(stack, js, progress)
     if run_adapters:
         for member in config.members:
             if member.code not in signers:
@@ -420,6 +467,46 @@ async def start_stack(
             progress(f"adapter {member.code} ({member.name}): gRPC {handle_.address}")
     write_stack(data_dir, stack.info(pid or os.getpid()))
     return stack
+
+
+async def start_ops(stack: Stack, js: JetStreamContext, progress: Progress) -> None:
+    """The ops side: a collector for the status snapshot, a task keeping the Prometheus
+    gauges fresh, and (when configured) the metrics exporter and the web dashboard."""
+    config = stack.config
+    stack.ops = OpsCollector(
+        js,
+        hub_name=stack.hub_signer.name,
+        ledger=stack.ledger,
+        notifications=ledger_notifications(stack.ledger),
+        checkpoint=ledger_checkpoint_source(stack.ledger, log_name=stack.hub_signer.name),
+        checkpoint_error=lambda: stack.transparency.last_error if stack.transparency else None,
+    )
+    stack.ops_task = asyncio.create_task(
+        refresh_status(stack.metrics, stack.ops.status, stack.ops_stop)
+    )
+    if config.metrics_port is not None:
+        port = choose_port(config.metrics_port)
+        loop = asyncio.get_running_loop()
+        stack.metrics_exporter = await loop.run_in_executor(
+            None, start_exporter, stack.metrics, config.metrics_host, port
+        )
+        taken = f" ({config.metrics_port} is taken)" if port != config.metrics_port else ""
+        progress(f"metrics: {stack.metrics_exporter.url}{taken}")
+    if config.dashboard_port is not None:
+        port = choose_port(config.dashboard_port)
+        server, bound = await start_dashboard(
+            config.dashboard_host,
+            port,
+            stack.ops.summary,
+            token=config.dashboard_token or None,
+            metrics=stack.metrics.exposition,
+        )
+        host = config.dashboard_host
+        shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+        stack.dashboard = server
+        stack.dashboard_url = f"http://{f'[{shown}]' if ':' in shown else shown}:{bound}/"
+        taken = f" ({config.dashboard_port} is taken)" if port != config.dashboard_port else ""
+        progress(f"dashboard: {stack.dashboard_url}{taken}")
 
 
 async def start_adapter(

@@ -47,6 +47,13 @@ class HubConfig:
     nats_port: int = 4222
     nats_monitor_port: int = 8222
     batch_size: int = 256
+    # Prometheus exporter and web dashboard: None = off, 0 = any free port. Loopback by
+    # default; the dashboard refuses any other address without a token.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = None
+    dashboard_host: str = "127.0.0.1"
+    dashboard_port: int | None = None
+    dashboard_token: str = ""
     ledger_backend: str = "sqlite"
     ledger_path: str = "ledger.sqlite3"
     postgres: PostgresStorage = field(default_factory=PostgresStorage)
@@ -135,6 +142,11 @@ def parse_config(raw: dict[str, Any], source: str = "<config>") -> HubConfig:
         nats_port=_int(hub, "nats_port", 4222, f"{source}: hub"),
         nats_monitor_port=_int(hub, "nats_monitor_port", 8222, f"{source}: hub"),
         batch_size=_int(hub, "batch_size", 256, f"{source}: hub"),
+        metrics_host=str(hub.get("metrics_host", "127.0.0.1")),
+        metrics_port=_optional_port(hub, "metrics_port", f"{source}: hub"),
+        dashboard_host=str(hub.get("dashboard_host", "127.0.0.1")),
+        dashboard_port=_optional_port(hub, "dashboard_port", f"{source}: hub"),
+        dashboard_token=str(hub.get("dashboard_token", "")),
         ledger_backend=backend,
         ledger_path=str(ledger.get("path", "ledger.sqlite3")),
         postgres=_postgres(
@@ -163,6 +175,16 @@ def _postgres(**fields: Any) -> PostgresStorage:
         return PostgresStorage(**fields)
     except InvalidStorage as error:
         raise ConfigError(str(error)) from None
+
+
+def _optional_port(table: dict[str, Any], key: str, where: str) -> int | None:
+    """An optional TCP port: absent means the service is off, 0 means any free port."""
+    if key not in table:
+        return None
+    value = table[key]
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+        raise ConfigError(f"{where}.{key}: must be a port number 0..65535, not {value!r}")
+    return value
 
 
 def _int(table: dict[str, Any], key: str, default: int, where: str) -> int:

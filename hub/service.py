@@ -17,9 +17,10 @@ import asyncio
 import base64
 import hashlib
 import json
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hub import subjects
 from hub.intake import Accepted, Intake, Rejected, Verdict, iso_ms
@@ -49,6 +50,22 @@ class Inbound:
     stored_at_ms: int | None = None
 
 
+@dataclass(frozen=True)
+class MessageOutcome:
+    """One inbound message's fate, for metrics and logs (hub.metrics.MessageFacts)."""
+
+    # The registered member accountable for it: the sender when accepted, the owner of the
+    # subject it came on when refused, "" when nobody registered is (never an unchecked claim,
+    # which would let anyone mint metric labels).
+    member: str
+    kind: str  # document, status, delivery; "" when it could not be parsed
+    outcome: str  # accepted, duplicate, rejected
+    reason: str = ""  # the refusal code
+    message_id: str = ""
+    signed_at_ms: int = 0
+    received_at_ms: int = 0
+
+
 @dataclass
 class BatchReport:
     """What one batch did, for metrics and logs."""
@@ -57,6 +74,11 @@ class BatchReport:
     duplicates: int = 0
     rejected: int = 0
     published: int = 0
+    messages: list[MessageOutcome] = field(default_factory=list)
+    published_subjects: list[str] = field(default_factory=list)
+    recorded: int = 0  # commands in the ledger transaction(s): the group-commit size
+    commit_seconds: float = 0.0
+    published_at_ms: int = 0  # when JetStream had stored every publication
 
 
 class HubService:
@@ -89,8 +111,11 @@ class HubService:
         ]
         commands = [_command_for(v, item.data) for v, item in zip(verdicts, batch, strict=True)]
         to_record = [c for c in commands if c is not None]
+        report = BatchReport(recorded=len(to_record))
+        started = time.perf_counter()
         outcomes = iter(await loop.run_in_executor(self._executor, self._record, to_record))
-        report = BatchReport()
+        if to_record:
+            report.commit_seconds = time.perf_counter() - started
         publications: list[Publication] = []
         fed: list[LedgerEntry] = []
         late_refusals: list[Command] = []
@@ -112,15 +137,22 @@ class HubService:
                 assert isinstance(outcome, Recorded)
                 report.accepted += 1
                 report.duplicates += outcome.duplicate
+                report.messages.append(
+                    _outcome(verdict, "duplicate" if outcome.duplicate else "accepted")
+                )
                 publications += self._accepted(verdict, outcome)
             else:
                 report.rejected += 1
+                report.messages.append(_outcome(verdict, "rejected"))
                 publications += self._rejected(verdict, item.data)
             # Duplicates too: a first attempt may have recorded and then failed to publish.
             if isinstance(outcome, Recorded):
                 fed += outcome.entries
         if late_refusals:
+            started = time.perf_counter()
             recorded = await loop.run_in_executor(self._executor, self._record, late_refusals)
+            report.commit_seconds += time.perf_counter() - started
+            report.recorded += len(late_refusals)
             for outcome in recorded:
                 if isinstance(outcome, Recorded):
                     fed += outcome.entries
@@ -130,6 +162,9 @@ class HubService:
         self._at(AFTER_RECORD)
         await self._publisher.publish_all(publications)
         report.published = len(publications)
+        if publications:
+            report.published_subjects = [p.subject for p in publications]
+            report.published_at_ms = self._clock.now_ms()
         self._at(AFTER_PUBLISH)
         return report
 
@@ -221,6 +256,23 @@ class HubService:
                 )
             )
         return out
+
+
+def _outcome(verdict: Verdict, outcome: str) -> MessageOutcome:
+    header = verdict.opened.header if verdict.opened else None
+    if isinstance(verdict, Accepted):
+        member, reason = verdict.opened.header.sender, ""
+    else:
+        member, reason = verdict.notify or "", verdict.code
+    return MessageOutcome(
+        member=member,
+        kind=str(header.kind) if header else "",
+        outcome=outcome,
+        reason=reason,
+        message_id=header.message_id if header else "",
+        signed_at_ms=header.signed_at_ms if header else 0,
+        received_at_ms=verdict.received_at_ms,
+    )
 
 
 def _raw_id(raw: bytes) -> str:

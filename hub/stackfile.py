@@ -38,6 +38,10 @@ class StackInfo:
     keys_generation: int = 0
     tls_dir: str = ""
     members: dict[str, MemberEndpoint] = field(default_factory=dict)
+    nats_tls: bool = False  # NATS requires TLS (CA under tls_dir): `truc status` must use it
+    hub_public_key: str = ""  # base64 Ed25519: lets tools check the hub's signatures
+    metrics_url: str = ""
+    dashboard_url: str = ""
 
     def endpoint(self, code: str) -> MemberEndpoint:
         try:

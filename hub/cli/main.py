@@ -100,7 +100,9 @@ def up(
         members = ", ".join(f"{c}={a.address}" for c, a in stack.adapters.items())
         say(
             f"ready nats={stack.nats_url} monitor={stack.nats_monitor_url or '-'} "
-            f"ledger={stack.ledger.storage.describe()} adapters: {members}"
+            f"ledger={stack.ledger.storage.describe()} "
+            f"metrics={stack.metrics_exporter.url if stack.metrics_exporter else '-'} "
+            f"dashboard={stack.dashboard_url or '-'} adapters: {members}"
         )
         say("press Ctrl-C to stop")
         await stop.wait()
@@ -469,12 +471,15 @@ import hub.cli.audit  # noqa: E402
 import hub.cli.ledger_cmds  # noqa: E402,F401
 from hub.cli.apps import audit_app, ledger_app  # noqa: E402
 from hub.cli.keys import keys_app  # noqa: E402
+from hub.cli.ops import status_command, streams_app  # noqa: E402
 from hub.cli.witness import witness_command  # noqa: E402
 
 app.command("witness")(witness_command)
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(ledger_app, name="ledger")
+app.command("status")(status_command)
+app.add_typer(streams_app, name="streams")
 
 
 # -- helpers ----------------------------------------------------------------------------------
