@@ -13,7 +13,7 @@ import hashlib
 import logging
 import os
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,11 +45,12 @@ from hub.ports import SystemClock
 from hub.projections_runner import ProjectionsRunner
 from hub.proofs import serve_proofs
 from hub.registry import Member, MemberKey, Registry, Route
-from hub.service import HubService, Inbound
+from hub.service import HubService, Inbound, feed_publication
 from hub.stackfile import MemberEndpoint, StackInfo, remove_stack, write_stack
 from hub.transparency import TransparencyLog, TransparencySettings, WitnessSettings
 from ledger.agency import to_token
 from ledger.application import Ledger
+from ledger.commands import Outcome, Recorded
 from ledger.member import KeySpec, MemberSpec, RouteSpec
 from ledger.projections import Views
 
@@ -112,7 +113,7 @@ class Stack:
         registry = build_registry(self.config, signers, self.data_dir)
         specs = member_specs(self.config, registry)
         change_id = "keys:" + hashlib.sha256(repr(specs).encode()).hexdigest()[:16]
-        await loop.run_in_executor(
+        outcomes = await loop.run_in_executor(
             self.executor,
             functools.partial(
                 self.ledger.sync_members,
@@ -121,6 +122,7 @@ class Stack:
                 received_at=iso_ms(SystemClock().now_ms()),
             ),
         )
+        await _feed_outcomes(self.hub_nc, outcomes)
         if self.intake is not None:
             self.intake.use_registry(registry)
         for code, handle in self.adapters.items():
@@ -204,6 +206,16 @@ class Stack:
         if self.embedded is not None:
             await loop.run_in_executor(None, self.embedded.stop)
         remove_stack(self.data_dir)
+
+
+async def _feed_outcomes(nc: NATS, outcomes: Sequence[Outcome]) -> None:
+    """Put events the hub recorded itself (the registry's) on the ledger feed too, so the
+    feed carries every recorded event, as monitors and mirrors expect."""
+    entries = [e for o in outcomes if isinstance(o, Recorded) for e in o.entries]
+    if entries:
+        await jetstream.JetStreamPublisher(nc.jetstream()).publish_all(
+            [feed_publication(e) for e in entries]
+        )
 
 
 def _stored_at_ms(msg: Msg) -> int | None:
@@ -357,7 +369,7 @@ async def start_stack(
     ledger = await loop.run_in_executor(executor, Ledger, storage)
     specs = member_specs(config, registry)
     change_id = "config:" + hashlib.sha256(repr(specs).encode()).hexdigest()[:16]
-    await loop.run_in_executor(
+    registry_outcomes = await loop.run_in_executor(
         executor,
         functools.partial(
             ledger.sync_members,
@@ -387,6 +399,7 @@ async def start_stack(
     js = hub_nc.jetstream()
     await jetstream.ensure_streams(js)
     await jetstream.ensure_hub_consumer(js)
+    await _feed_outcomes(hub_nc, registry_outcomes)
     for member in config.members:
         await jetstream.ensure_member_consumers(js, member.code)
     codec = ProtobufCodec(hub_key)

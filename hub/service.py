@@ -158,7 +158,7 @@ class HubService:
                     fed += outcome.entries
         # Once each, in ledger order (a message twice in one batch answers the same entries).
         unique = {entry.position: entry for entry in fed}
-        publications += [_feed(unique[position]) for position in sorted(unique)]
+        publications += [feed_publication(unique[position]) for position in sorted(unique)]
         self._at(AFTER_RECORD)
         await self._publisher.publish_all(publications)
         report.published = len(publications)
@@ -299,7 +299,7 @@ def _command_for(verdict: Verdict, raw: bytes) -> Command | None:
     )
 
 
-def _feed(entry: LedgerEntry) -> Publication:
+def feed_publication(entry: LedgerEntry) -> Publication:
     """One recorded event on the ledger feed, for monitors and mirrors."""
     body = {
         "position": entry.position,

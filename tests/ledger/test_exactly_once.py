@@ -84,7 +84,8 @@ async def _send(stack: Stack) -> str:
 
 
 async def _feed_positions(url: str) -> list[int]:
-    """Every position published on the ledger feed, in stream order (duplicates kept)."""
+    """Every document event's position on the ledger feed, in stream order (duplicates kept;
+    the registry's own events, recorded at start, are left out)."""
     nc = await nats.connect(url)
     try:
         js = nc.jetstream()
@@ -92,7 +93,9 @@ async def _feed_positions(url: str) -> list[int]:
         positions = []
         for seq in range(info.state.first_seq, info.state.last_seq + 1):
             msg = await js.get_msg(subjects.LEDGER_STREAM, seq)
-            positions.append(int(json.loads(msg.data or b"{}")["position"]))
+            body = json.loads(msg.data or b"{}")
+            if str(body.get("topic", "")).startswith("ledger.document:"):
+                positions.append(int(body["position"]))
         return positions
     finally:
         await nc.close()

@@ -194,19 +194,33 @@ async def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 async def test_tail_all_replays_the_ledger_feed_in_order(stack: Stack) -> None:
+    registry_events = stack.ledger.size()  # recorded at start, first on the feed
     sent = await send_document(stack, G22, [H49, G15], subject="Tail me")
     await report_status(stack, H49, sent.document_id, "01")
+    count = registry_events + 4
     done = await _run(
-        "streams", "tail", "--all", "--count", "4", "--json", "--data-dir", str(stack.data_dir)
+        "streams",
+        "tail",
+        "--all",
+        "--count",
+        str(count),
+        "--json",
+        "--data-dir",
+        str(stack.data_dir),
     )
     assert done.returncode == 0, done.stderr
-    records = [json.loads(line) for line in done.stdout.splitlines()]
+    records = [json.loads(line) for line in done.stdout.splitlines()][registry_events:]
+    assert all(
+        r["event"].startswith("Member.")
+        for r in [json.loads(line) for line in done.stdout.splitlines()][:registry_events]
+    )
     first = sent.ledger_position
+    n = registry_events
     assert [(r["seq"], r["position"], r["event"]) for r in records] == [
-        (1, first, "Document.Sent"),
-        (2, first + 1, "Document.Routed"),
-        (3, first + 2, "Document.Routed"),
-        (4, first + 3, "Document.StatusReported"),
+        (n + 1, first, "Document.Sent"),
+        (n + 2, first + 1, "Document.Routed"),
+        (n + 3, first + 2, "Document.Routed"),
+        (n + 4, first + 3, "Document.StatusReported"),
     ]
     assert records[0]["state"]["subject"] == "Tail me"
     assert records[3]["state"]["status_code"] == "01"
