@@ -27,6 +27,7 @@ import grpc
 from adapters.nats import jetstream
 from adapters.nats.embedded import EmbeddedNats
 from adapters.pb.truc.v1 import document_pb2, exchange_pb2, exchange_pb2_grpc
+from hub import subjects
 from hub.bootstrap import Stack, start_stack
 from hub.config import HubConfig, parse_config
 
@@ -195,6 +196,17 @@ async def _latency(driver: Driver, rate: float, seconds: float) -> list[float]:
     return list(driver.latencies)
 
 
+async def _drained(stack: Stack, within: float = 300.0) -> None:
+    """Wait until the hub's inbound consumer has nothing pending or unacknowledged."""
+    js = stack.hub_nc.jetstream()
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        info = await js.consumer_info(subjects.IN_STREAM, subjects.HUB_CONSUMER)
+        if not info.num_pending and not info.num_ack_pending:
+            return
+        await asyncio.sleep(0.05)  # polling consumer state against a deadline
+
+
 def _percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -234,6 +246,9 @@ async def run_bench(
                 rate = await _throughput(driver, documents, concurrency)
                 cpu = _cpu_seconds(pids) - cpu_before
                 say(f"throughput: {rate:,.0f} documents/s")
+                # Deliveries (the recipients' signed proofs) are still queued for the hub: let
+                # them drain so the latency run does not start behind a backlog.
+                await _drained(stack)
                 say(f"latency: {latency_rate:.0f} documents/s for {latency_seconds:.0f} s")
                 latencies = await _latency(driver, latency_rate, latency_seconds)
             finally:
