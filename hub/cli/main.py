@@ -69,13 +69,24 @@ def up(
         typer.Option("--config", help="Hub configuration (TOML); the demo when omitted."),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs.")] = False,
+    log_level: Annotated[
+        str,
+        typer.Option(
+            "--log-level",
+            envvar="TRUC_LOG_LEVEL",
+            help="debug, info, warning or error (JSON lines on stderr).",
+        ),
+    ] = "info",
 ) -> None:
     """Start the hub, NATS (embedded unless configured), the ledger and one adapter per member."""
     from hub.bootstrap import start_stack
     from hub.config import load_config
     from hub.logs import setup_logging
 
-    setup_logging(logging.DEBUG if verbose else logging.WARNING)
+    level = logging.getLevelNamesMapping().get(log_level.upper())
+    if level is None:
+        fail(f"--log-level: {log_level!r} is not one of debug, info, warning, error", 2)
+    setup_logging(logging.DEBUG if verbose else level)
     with clean_errors():
         hub_config = load_config(config)
 
