@@ -16,7 +16,8 @@ from nats.aio.msg import Msg
 
 from hub import subjects
 from hub.transparency import TransparencyLog
-from ledger.errors import LedgerError
+from ledger.agency import from_token
+from ledger.errors import InvalidAgencyCode, LedgerError
 from ledger.leaf import decode_leaf
 from ledger.note import TlogProof
 
@@ -60,8 +61,9 @@ async def serve_proofs(nc: NATS, transparency: TransparencyLog) -> None:
     """Answer proof requests until cancelled (several hubs share the queue group)."""
 
     async def handle(msg: Msg) -> None:
-        member = subjects.member_from_inbound("truc.in." + msg.subject.rsplit(".", 1)[-1])
-        if member is None:
+        try:
+            member = from_token(msg.subject.rsplit(".", 1)[-1])
+        except InvalidAgencyCode:
             return
         reply = await answer(transparency, member, msg.data)
         await msg.respond(json.dumps(reply).encode())

@@ -53,6 +53,15 @@ def wait_until(probe: Callable[[], T], *, timeout: float = 15.0, what: str = "co
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
+def rfc6962_vectors() -> dict[str, Any]:
+    """The Merkle-tree and signed-note test vectors (a copy of shared/vectors/rfc6962.json)."""
+    import json
+
+    path = Path(__file__).resolve().parent / "vectors" / "rfc6962.json"
+    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return loaded
+
+
 def make_config(
     nats_url: str = "", *, tls: dict[str, Any] | None = None, **ledger: Any
 ) -> HubConfig:

@@ -6,10 +6,8 @@ the RFC 6962 vectors and to an in-memory tree over the same notifications.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,10 +31,9 @@ from ledger.merkle_log import (
     MerkleTreeStore,
 )
 from tests.ledger.conftest import EventsTable, Traffic
+from tests.support import rfc6962_vectors
 
-VECTORS: dict[str, Any] = json.loads(
-    (Path(__file__).resolve().parents[1] / "vectors" / "rfc6962.json").read_text()
-)
+VECTORS: dict[str, Any] = rfc6962_vectors()
 LEAF_HASHES = [bytes.fromhex(h) for h in VECTORS["leaf_hashes"]]
 ROOTS = {int(k): bytes.fromhex(v) for k, v in VECTORS["roots_by_size"].items()}
 

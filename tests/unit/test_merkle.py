@@ -8,11 +8,8 @@ reading of the RFC rather than against itself.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
-import os
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -46,27 +43,11 @@ from ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from tests.support import rfc6962_vectors
 
 # --- vectors -------------------------------------------------------------------------------
 
-_REPO = Path(__file__).resolve().parents[2]
-_VECTOR_CANDIDATES = (
-    Path(os.environ.get("TRUC_VECTORS_DIR", "/nonexistent")) / "rfc6962.json",
-    _REPO / "tests" / "vectors" / "rfc6962.json",
-    _REPO / "shared" / "vectors" / "rfc6962.json",
-    Path("/work/shared/vectors/rfc6962.json"),
-)
-
-
-def _load_vectors() -> dict[str, Any]:
-    for candidate in _VECTOR_CANDIDATES:
-        if candidate.is_file():
-            loaded: dict[str, Any] = json.loads(candidate.read_text(encoding="utf-8"))
-            return loaded
-    raise FileNotFoundError(f"rfc6962.json not found in {[str(c) for c in _VECTOR_CANDIDATES]}")
-
-
-VECTORS = _load_vectors()
+VECTORS = rfc6962_vectors()
 LEAVES = [bytes.fromhex(x) for x in VECTORS["leaves_hex"]]
 LEAF_HASHES = [bytes.fromhex(x) for x in VECTORS["leaf_hashes"]]
 ROOTS = {int(size): bytes.fromhex(root) for size, root in VECTORS["roots_by_size"].items()}

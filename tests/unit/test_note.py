@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
-import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -62,27 +59,11 @@ from ledger.note import (
     verify_note,
     verify_tlog_proof,
 )
+from tests.support import rfc6962_vectors
 
 # --- vectors and the crypto "adapter" ----------------------------------------------------------
 
-_REPO = Path(__file__).resolve().parents[2]
-_VECTOR_CANDIDATES = (
-    Path(os.environ.get("TRUC_VECTORS_DIR", "/nonexistent")) / "rfc6962.json",
-    _REPO / "tests" / "vectors" / "rfc6962.json",
-    _REPO / "shared" / "vectors" / "rfc6962.json",
-    Path("/work/shared/vectors/rfc6962.json"),
-)
-
-
-def _load_vectors() -> dict[str, Any]:
-    for candidate in _VECTOR_CANDIDATES:
-        if candidate.is_file():
-            loaded: dict[str, Any] = json.loads(candidate.read_text(encoding="utf-8"))
-            return loaded
-    raise FileNotFoundError(f"rfc6962.json not found in {[str(c) for c in _VECTOR_CANDIDATES]}")
-
-
-VECTORS = _load_vectors()
+VECTORS = rfc6962_vectors()
 NOTE_VECTOR: dict[str, str] = VECTORS["signed_note"]
 VKEY = NOTE_VECTOR["vkey"]
 SKEY = NOTE_VECTOR["skey"]
