@@ -33,6 +33,7 @@ from ledger.commands import (
     Command,
     GrantRoute,
     LedgerEntry,
+    MemberCommand,
     Outcome,
     RecordDelivery,
     RecordDocument,
@@ -46,6 +47,7 @@ from ledger.commands import (
     RecordStatus,
     Refused,
     RegisterMember,
+    RetireMemberKey,
     RevokeMemberKey,
     WithdrawRoute,
 )
@@ -416,7 +418,7 @@ class Ledger(Application[UUID]):
 
     def _apply_member(
         self,
-        command: RegisterMember | AddMemberKey | RevokeMemberKey | GrantRoute | WithdrawRoute,
+        command: MemberCommand,
         batch: _Batch,
     ) -> Outcome | _Pending:
         aggregate_id = member_aggregate_id(command.code)
@@ -624,6 +626,12 @@ _MEMBER_CHANGES: dict[type[Any], Callable[[Member, Any], None]] = {
         key_id=c.key_id,
         revoked_from=c.revoked_from,
         reason=c.reason,
+        message_id=c.message_id,
+        received_at=c.received_at,
+    ),
+    RetireMemberKey: lambda m, c: m.retire_key(
+        key_id=c.key_id,
+        valid_until=c.valid_until,
         message_id=c.message_id,
         received_at=c.received_at,
     ),

@@ -126,6 +126,15 @@ class RevokeMemberKey:
 
 
 @dataclass(frozen=True)
+class RetireMemberKey:
+    message_id: str
+    code: str
+    key_id: str
+    valid_until: str
+    received_at: str
+
+
+@dataclass(frozen=True)
 class GrantRoute:
     message_id: str
     code: str
@@ -166,7 +175,9 @@ class RecordLookupAnswer:
 
 DocumentCommand = RecordDocument | RecordStatus | RecordDelivery
 DossierCommand = RecordDossierReceived | RecordDossierTransfer | RecordDossierStatus
-MemberCommand = RegisterMember | AddMemberKey | RevokeMemberKey | GrantRoute | WithdrawRoute
+MemberCommand = (
+    RegisterMember | AddMemberKey | RevokeMemberKey | RetireMemberKey | GrantRoute | WithdrawRoute
+)
 LookupCommand = RecordLookup | RecordLookupAnswer
 Command = DocumentCommand | RecordRefusal | DossierCommand | MemberCommand | LookupCommand
 

@@ -22,6 +22,7 @@ from ledger.commands import (
     Command,
     GrantRoute,
     RegisterMember,
+    RetireMemberKey,
     RevokeMemberKey,
     WithdrawRoute,
 )
@@ -61,6 +62,15 @@ class Member(MessageAggregate):
         key_id: str
         revoked_from: str
         reason: str
+        message_id: str
+        received_at: str
+
+    class KeyRetired(Aggregate.Event):
+        """After a rotation's overlap the old key stops speaking at `valid_until`."""
+
+        code: str
+        key_id: str
+        valid_until: str
         message_id: str
         received_at: str
 
@@ -190,6 +200,46 @@ class Member(MessageAggregate):
         self._took(message_id)
         self.keys[key_id] = {**self.keys[key_id], "revoked_from": revoked_from, "reason": reason}
 
+    def retire_key(
+        self, *, key_id: str, valid_until: str, message_id: str, received_at: str
+    ) -> None:
+        """Set when a key stops being valid (the end of a rotation's overlap).
+
+        Retirement only ever shortens a key's life: a key cannot be brought back by moving
+        its end later, and a revoked key stays revoked.
+        """
+        known = self.keys.get(key_id)
+        if known is None:
+            raise RuleViolation("unknown_key", f"key_id: {self.code} has no key {key_id}")
+        if known["revoked_from"]:
+            raise RuleViolation("key_revoked", f"key_id: key {key_id} of {self.code} is revoked")
+        if not valid_until:
+            raise RuleViolation("missing_field", "valid_until: empty")
+        if valid_until < known["valid_from"]:
+            raise RuleViolation(
+                "invalid_validity",
+                f"valid_until: {valid_until} is before the key's valid_from {known['valid_from']}",
+            )
+        if known["valid_until"] and known["valid_until"] <= valid_until:
+            raise RuleViolation(
+                "already_retired",
+                f"valid_until: key {key_id} of {self.code} already ends at {known['valid_until']}",
+            )
+        self._key_retired(
+            code=self.code,
+            key_id=key_id,
+            valid_until=valid_until,
+            message_id=message_id,
+            received_at=received_at,
+        )
+
+    @event(KeyRetired)
+    def _key_retired(
+        self, code: str, key_id: str, valid_until: str, message_id: str, received_at: str
+    ) -> None:
+        self._took(message_id)
+        self.keys[key_id] = {**self.keys[key_id], "valid_until": valid_until}
+
     # -- routes ---------------------------------------------------------------------------
 
     def grant_route(
@@ -295,6 +345,23 @@ def plan_sync(
                     key.key_id,
                     key.public_key_b64,
                     key.valid_from,
+                    key.valid_until,
+                    received_at,
+                )
+            )
+        known = keys.get(key.key_id)
+        if (
+            known is not None
+            and key.valid_until
+            and not known["revoked_from"]
+            and not key.revoked_from
+            and (not known["valid_until"] or key.valid_until < known["valid_until"])
+        ):
+            commands.append(
+                RetireMemberKey(
+                    f"{prefix}/key~/{key.key_id}",
+                    spec.code,
+                    key.key_id,
                     key.valid_until,
                     received_at,
                 )

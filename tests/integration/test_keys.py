@@ -79,6 +79,10 @@ async def test_rotation_overlap_then_revocation(stack: Stack, nats_server: Embed
     topics = [n.topic for n in stack.ledger.recorder.select_notifications(start=1, limit=1000)]
     assert "ledger.member:Member.KeyAdded" in topics
     assert "ledger.member:Member.KeyRevoked" in topics
+    # The rotation's end of overlap is in the ledger too, as its own event.
+    assert "ledger.member:Member.KeyRetired" in topics
+    retired = stack.ledger.member(G22).keys[old.key_id]
+    assert retired["valid_until"] and retired["revoked_from"]
 
 
 async def test_a_retired_key_is_refused_after_the_overlap(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ledger.application import Ledger
-from ledger.commands import AddMemberKey, Recorded, Refused, RevokeMemberKey
+from ledger.commands import AddMemberKey, Recorded, Refused, RetireMemberKey, RevokeMemberKey
 from ledger.member import KeySpec, MemberSpec, RouteSpec
 from ledger.storage import SqliteStorage
 from tests.ledger.backends import at
@@ -81,3 +81,60 @@ def test_going_back_to_an_earlier_configuration_grants_the_route_again(ledger: L
     (granted,) = ledger.sync_members([SPEC], change_id="cfg-a", received_at=at(2))
     assert isinstance(granted, Recorded) and not granted.duplicate
     assert len(ledger.member(G22).routes) == 1
+
+
+def test_a_rotation_records_the_old_keys_retirement_once(ledger: Ledger) -> None:
+    ledger.sync_members([SPEC], change_id="cfg-1", received_at=at(0))
+    rotated = MemberSpec(
+        G22,
+        SPEC.name,
+        SPEC.kind,
+        keys=(
+            KeySpec("k1", "AAAA", valid_from=at(0), valid_until=at(10)),
+            KeySpec("k2", "BBBB", valid_from=at(5)),
+        ),
+        routes=SPEC.routes,
+    )
+    outcomes = ledger.sync_members([rotated], change_id="cfg-2", received_at=at(5))
+    assert [type(o) for o in outcomes] == [Recorded, Recorded]
+    keys = ledger.member(G22).keys
+    assert keys["k1"]["valid_until"] == at(10) and keys["k1"]["revoked_from"] == ""
+    assert ledger.sync_members([rotated], change_id="cfg-3", received_at=at(6)) == []
+    topics = [t for _, t in _topics(ledger)]
+    assert topics.count("ledger.member:Member.KeyRetired") == 1
+
+
+@pytest.mark.parametrize(
+    ("key_id", "valid_until", "code"),
+    [
+        ("nope", at(3), "unknown_key"),
+        ("k1", "", "missing_field"),
+        ("k1", "2020-01-01T00:00:00.000+00:00", "invalid_validity"),
+    ],
+)
+def test_retirement_rules_refuse_with_the_field(
+    ledger: Ledger, key_id: str, valid_until: str, code: str
+) -> None:
+    ledger.sync_members([SPEC], change_id="cfg-1", received_at=at(0))
+    (refused,) = ledger.record([RetireMemberKey("r1", G22, key_id, valid_until, at(1))])
+    assert isinstance(refused, Refused) and refused.code == code
+    assert refused.reason.split(":")[0] in {"key_id", "valid_until"}
+
+
+def test_retirement_only_shortens_a_keys_life_and_never_touches_a_revoked_key(
+    ledger: Ledger,
+) -> None:
+    ledger.sync_members([SPEC], change_id="cfg-1", received_at=at(0))
+    (first,) = ledger.record([RetireMemberKey("r1", G22, "k1", at(10), at(1))])
+    assert isinstance(first, Recorded)
+    (later,) = ledger.record([RetireMemberKey("r2", G22, "k1", at(20), at(2))])
+    assert isinstance(later, Refused) and later.code == "already_retired"
+    (sooner,) = ledger.record([RetireMemberKey("r3", G22, "k1", at(5), at(3))])
+    assert isinstance(sooner, Recorded)
+    ledger.record([RevokeMemberKey("r4", G22, "k1", at(4), "lost", at(4))])
+    (revoked,) = ledger.record([RetireMemberKey("r5", G22, "k1", at(4), at(5))])
+    assert isinstance(revoked, Refused) and revoked.code == "key_revoked"
+
+
+def _topics(ledger: Ledger) -> list[tuple[int, str]]:
+    return [(n.id, n.topic) for n in ledger.recorder.select_notifications(start=1, limit=1000)]
