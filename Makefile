@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PROTO_OUT := adapters/pb
 
-.PHONY: up test lint typecheck proto proto-check bench clean chromium
+.PHONY: up test lint typecheck proto proto-check bench clean chromium fuzz
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 $(BIN)/python:
@@ -48,6 +48,13 @@ chromium:
 	  { echo "installing chromium (dashboard browser test)"; \
 	    $(SUDO) apt-get update -qq && \
 	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+# Coverage-guided fuzzing, longer than the bounded runs in the test suite (FUZZ_RUNS each).
+FUZZ_RUNS ?= 1000000
+fuzz: $(STAMP)
+	for h in tests/fuzz/fuzz_*.py; do \
+	  $(BIN)/python -m tests.fuzz.$$(basename $$h .py) -runs=$(FUZZ_RUNS) -max_len=4096 -timeout=10 || exit 1; \
+	done
 
 bench: $(STAMP)
 	$(BIN)/truc bench
