@@ -4,6 +4,12 @@ Every signature is over a context label followed by the exact bytes shipped, so 
 made for one purpose (an envelope header) can never be replayed as another (a hub stamp).
 `cryptography` errors are wrapped at this boundary; verification returns a bool only where a
 caller decides what a failure means, and fails closed on empty input.
+
+Keys are read and written with `cryptography` (PEM, PKCS#8), but the per-message work runs
+on libsodium through PyNaCl: on this machine it verifies in about half the time (55 against
+105 µs) and signs in two thirds, and the hub verifies several signatures per document.
+libsodium is also the stricter verifier (it refuses small-order keys and non-canonical
+signatures), so switching can only make verification fail closed more often.
 """
 
 from __future__ import annotations
@@ -11,11 +17,13 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from nacl.exceptions import BadSignatureError
+from nacl.signing import SigningKey, VerifyKey
 
 ENVELOPE_CONTEXT = b"truc.v1/envelope\n"
 STAMP_CONTEXT = b"truc.v1/stamp\n"
@@ -43,22 +51,31 @@ class Signer:
     name: str
     private_key: Ed25519PrivateKey
 
-    @property
+    @cached_property
     def public_key(self) -> bytes:
         return self.private_key.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
 
-    @property
+    @cached_property
     def key_id(self) -> str:
         return key_id(self.name, self.public_key)
 
+    @cached_property
+    def _sodium(self) -> SigningKey:
+        seed = self.private_key.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+        return SigningKey(seed)
+
     def sign(self, context: bytes, data: bytes) -> bytes:
-        return self.private_key.sign(context + data)
+        return self._sodium.sign(context + data).signature
 
     def sign_raw(self, message: bytes) -> bytes:
         """Sign without a context (for C2SP notes, whose format fixes the signed bytes)."""
-        return self.private_key.sign(message)
+        return self._sodium.sign(message).signature
 
     @classmethod
     def generate(cls, name: str) -> Signer:
@@ -70,10 +87,16 @@ def verify(public_key: bytes, context: bytes, data: bytes, signature: bytes) -> 
     if len(public_key) != 32 or len(signature) != 64:
         return False
     try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, context + data)
-    except (InvalidSignature, ValueError):
+        _verify_key(public_key).verify(context + data, signature)
+    except (BadSignatureError, ValueError, TypeError):
         return False
     return True
+
+
+@lru_cache(maxsize=4096)
+def _verify_key(public_key: bytes) -> VerifyKey:
+    """Parsed once per key: a hub sees the same few hundred members' keys all day."""
+    return VerifyKey(public_key)
 
 
 def verify_raw(public_key: bytes, message: bytes, signature: bytes) -> bool:

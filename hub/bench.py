@@ -10,24 +10,22 @@ are all on the path.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import multiprocessing
 import os
 import platform
 import resource
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import grpc
-
 from adapters.nats import jetstream
 from adapters.nats.embedded import EmbeddedNats
-from adapters.pb.truc.v1 import document_pb2, exchange_pb2, exchange_pb2_grpc
-from hub import subjects
+from hub import bench_driver, runtime, subjects
 from hub.bootstrap import Stack, start_stack
 from hub.config import HubConfig, parse_config
 
@@ -43,7 +41,11 @@ class BenchResult:
     ratio: float
     latency_ms: dict[str, float]
     latency_rate_per_s: float
+    # CPU of Truc (hub, adapters, ledger) and its nats-server, per document.
     cpu_ms_per_doc: float
+    # CPU of the load generator (the agency systems' gRPC clients), reported apart.
+    driver_cpu_ms_per_doc: float = 0.0
+    event_loop: str = "asyncio"
     machine: dict[str, Any] = field(default_factory=dict)
 
 
@@ -63,10 +65,10 @@ def bench_config(agencies: int, nats_url: str) -> HubConfig:
     )
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    """CPU time of this process plus helper processes (nats-server), from /proc."""
+def _cpu_seconds(pids: list[int], *, own: bool = True) -> float:
+    """CPU time of this process (unless `own` is False) plus `pids`, from /proc."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    total = usage.ru_utime + usage.ru_stime
+    total = usage.ru_utime + usage.ru_stime if own else 0.0
     ticks = os.sysconf("SC_CLK_TCK")
     for pid in pids:
         try:
@@ -104,96 +106,36 @@ async def jetstream_baseline(url: str, count: int, size: int) -> float:
         await jetstream.close(nc)
 
 
-class Driver:
-    """Agency systems: senders calling SendDocument, receivers following their Inbox."""
+class DriverProcess:
+    """The agency systems (hub.bench_driver) in a child process, driven over a pipe."""
 
-    def __init__(self, stack: Stack, members: list[str]) -> None:
-        self.members = members
-        self.stubs = {
-            m: exchange_pb2_grpc.DocumentExchangeStub(
-                grpc.aio.insecure_channel(stack.adapters[m].address)
-            )
-            for m in members
-        }
-        self.sent_at: dict[str, float] = {}
-        self.latencies: list[float] = []
-        self.received = 0
-        self.done = asyncio.Event()
-        self.expected = 0
-        self._tasks: list[asyncio.Task[None]] = []
-
-    def start_receivers(self) -> None:
-        self._tasks = [asyncio.create_task(self._receive(m)) for m in self.members]
-
-    async def _receive(self, member: str) -> None:
-        stub = self.stubs[member]
-        stream = stub.Inbox(exchange_pb2.InboxRequest(follow=True))
-        async for item in stream:
-            if item.kind != "document":
-                continue
-            sent = self.sent_at.get(item.document_id)
-            if sent is not None:
-                self.latencies.append(time.perf_counter() - sent)
-            self.received += 1
-            await stub.AckInbox(exchange_pb2.AckInboxRequest(delivery_id=item.delivery_id))
-            if self.received >= self.expected:
-                self.done.set()
-
-    async def send(self, index: int) -> None:
-        sender = self.members[index % len(self.members)]
-        recipient = self.members[(index + 1) % len(self.members)]
-        document_id = str(uuid.uuid4())
-        self.sent_at[document_id] = time.perf_counter()
-        await self.stubs[sender].SendDocument(
-            exchange_pb2.SendDocumentRequest(
-                recipients=[recipient],
-                document_id=document_id,
-                document=document_pb2.Document(
-                    subject=f"Công văn số {index} về việc đo hiệu năng trục liên thông",
-                    content="Nội dung " * 20,
-                    code=document_pb2.DocumentCode(code_number=str(index), code_notation="UBND-VP"),
-                ),
-            ),
-            timeout=60,
+    def __init__(self, addresses: dict[str, str]) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(
+            target=bench_driver.main, args=(child, addresses), name="truc-bench-driver"
         )
+        self._process.start()
+        child.close()
 
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+    @property
+    def pid(self) -> int:
+        return self._process.pid or 0
 
+    async def ask(self, command: bench_driver.Command) -> Any:
+        self._conn.send(command)
+        answer = await asyncio.get_running_loop().run_in_executor(None, self._conn.recv)
+        if isinstance(answer, BaseException):
+            raise RuntimeError(f"bench driver failed: {answer!r}") from answer
+        return answer
 
-async def _throughput(driver: Driver, documents: int, concurrency: int) -> float:
-    driver.expected = driver.received + documents
-    driver.done.clear()
-    semaphore = asyncio.Semaphore(concurrency)
-
-    async def one(i: int) -> None:
-        async with semaphore:
-            await driver.send(i)
-
-    start = time.perf_counter()
-    await asyncio.gather(*(one(i) for i in range(documents)))
-    await asyncio.wait_for(driver.done.wait(), 300)
-    return documents / (time.perf_counter() - start)
-
-
-async def _latency(driver: Driver, rate: float, seconds: float) -> list[float]:
-    """Send at a fixed rate (open loop) and return the end-to-end latencies, in seconds."""
-    count = max(1, int(rate * seconds))
-    driver.latencies.clear()
-    driver.expected = driver.received + count
-    driver.done.clear()
-    start = time.perf_counter()
-    tasks = []
-    for i in range(count):
-        delay = start + i / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)  # pacing the open-loop load generator, not synchronising
-        tasks.append(asyncio.create_task(driver.send(1_000_000 + i)))
-    await asyncio.gather(*tasks)
-    await asyncio.wait_for(driver.done.wait(), 300)
-    return list(driver.latencies)
+    def close(self) -> None:
+        with contextlib.suppress(OSError, BrokenPipeError):
+            self._conn.send(bench_driver.Stop())
+        self._process.join(10)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
 
 
 async def _drained(stack: Stack, within: float = 300.0) -> None:
@@ -235,24 +177,26 @@ async def run_bench(
             baseline = await jetstream_baseline(nats_url, documents, 1024)
             say(f"baseline: {baseline:,.0f} msg/s")
             stack = await start_stack(bench_config(agencies, nats_url), root / "data")
-            driver = Driver(stack, bench_members(agencies))
-            driver.start_receivers()
+            driver = DriverProcess({m: stack.adapters[m].address for m in bench_members(agencies)})
             try:
-                say("warm-up")
-                await _throughput(driver, min(200, documents), concurrency)
-                pids = [embedded.pid] if embedded and embedded.pid else []
-                cpu_before = _cpu_seconds(pids)
+                say(f"warm-up (agency systems in process {driver.pid}, loop {runtime.loop_name()})")
+                await driver.ask(bench_driver.Throughput(min(200, documents), concurrency))
+                await _drained(stack)
+                nats_pids = [embedded.pid] if embedded and embedded.pid else []
+                truc_before = _cpu_seconds(nats_pids)
+                driver_before = _cpu_seconds([driver.pid], own=False)
                 say(f"throughput: {documents} documents from {agencies} agencies")
-                rate = await _throughput(driver, documents, concurrency)
-                cpu = _cpu_seconds(pids) - cpu_before
+                rate = await driver.ask(bench_driver.Throughput(documents, concurrency))
+                cpu = _cpu_seconds(nats_pids) - truc_before
+                driver_cpu = _cpu_seconds([driver.pid], own=False) - driver_before
                 say(f"throughput: {rate:,.0f} documents/s")
                 # Deliveries (the recipients' signed proofs) are still queued for the hub: let
                 # them drain so the latency run does not start behind a backlog.
                 await _drained(stack)
                 say(f"latency: {latency_rate:.0f} documents/s for {latency_seconds:.0f} s")
-                latencies = await _latency(driver, latency_rate, latency_seconds)
+                latencies = await driver.ask(bench_driver.OpenLoop(latency_rate, latency_seconds))
             finally:
-                await driver.stop()
+                driver.close()
                 await stack.stop()
         finally:
             if embedded:
@@ -270,6 +214,8 @@ async def run_bench(
         },
         latency_rate_per_s=latency_rate,
         cpu_ms_per_doc=round(cpu * 1000 / documents, 3),
+        driver_cpu_ms_per_doc=round(driver_cpu * 1000 / documents, 3),
+        event_loop=runtime.loop_name(),
         machine={
             "cpus": os.cpu_count() or 0,
             "python": platform.python_version(),

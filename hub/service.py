@@ -103,23 +103,15 @@ class HubService:
 
     async def process(self, batch: Sequence[Inbound]) -> BatchReport:
         loop = asyncio.get_running_loop()
-        verdicts: list[Verdict] = [
-            self._intake.judge(
-                subjects.member_from_inbound(item.subject), item.data, item.stored_at_ms
-            )
-            for item in batch
-        ]
-        commands = [_command_for(v, item.data) for v, item in zip(verdicts, batch, strict=True)]
-        to_record = [c for c in commands if c is not None]
-        report = BatchReport(recorded=len(to_record))
-        started = time.perf_counter()
-        outcomes = iter(await loop.run_in_executor(self._executor, self._record, to_record))
-        if to_record:
-            report.commit_seconds = time.perf_counter() - started
+        verdicts, commands, count, commit_seconds = await loop.run_in_executor(
+            self._executor, self._judge_and_record, batch
+        )
+        report = BatchReport(recorded=count, commit_seconds=commit_seconds)
+        outcomes = iter(commands.outcomes)
         publications: list[Publication] = []
         fed: list[LedgerEntry] = []
         late_refusals: list[Command] = []
-        for verdict, command, item in zip(verdicts, commands, batch, strict=True):
+        for verdict, command, item in zip(verdicts, commands.commands, batch, strict=True):
             outcome = next(outcomes) if command is not None else None
             if isinstance(verdict, Accepted) and isinstance(outcome, Refused):
                 verdict = Rejected(
@@ -167,6 +159,27 @@ class HubService:
             report.published_at_ms = self._clock.now_ms()
         self._at(AFTER_PUBLISH)
         return report
+
+    def _judge_and_record(
+        self, batch: Sequence[Inbound]
+    ) -> tuple[list[Verdict], _Judged, int, float]:
+        """Judge and record a batch on the ledger's thread, off the event loop.
+
+        Signature checks (libsodium) and the ledger transaction (SQLite, PostgreSQL) both
+        release the interpreter lock, so the loop keeps moving messages while they run.
+        """
+        verdicts: list[Verdict] = [
+            self._intake.judge(
+                subjects.member_from_inbound(item.subject), item.data, item.stored_at_ms
+            )
+            for item in batch
+        ]
+        commands = [_command_for(v, item.data) for v, item in zip(verdicts, batch, strict=True)]
+        to_record = [c for c in commands if c is not None]
+        started = time.perf_counter()
+        outcomes = self._record(to_record)
+        seconds = time.perf_counter() - started if to_record else 0.0
+        return verdicts, _Judged(commands, outcomes), len(to_record), seconds
 
     def _at(self, point: str) -> None:
         if self._fault is not None:
@@ -256,6 +269,15 @@ class HubService:
                 )
             )
         return out
+
+
+@dataclass(frozen=True)
+class _Judged:
+    """Per message, what the ledger was asked to record (None: nothing), and the answers in
+    the order of the commands that were not None."""
+
+    commands: list[Command | None]
+    outcomes: list[Outcome]
 
 
 def _outcome(verdict: Verdict, outcome: str) -> MessageOutcome:

@@ -21,6 +21,8 @@ import grpc
 import typer
 from rich.table import Table
 
+from hub import runtime
+
 app = typer.Typer(
     help="Truc: the national interoperability hub (hub, adapters, ledger, audit).",
     no_args_is_help=True,
@@ -122,7 +124,7 @@ def up(
         say("truc: stopped")
 
     with clean_errors():
-        asyncio.run(run())
+        runtime.run(run())
 
 
 # -- send -------------------------------------------------------------------------------------
@@ -450,7 +452,7 @@ def bench(
     from hub.bench import run_bench
 
     with clean_errors():
-        result = asyncio.run(
+        result = runtime.run(
             run_bench(
                 agencies=agencies,
                 documents=documents,
@@ -472,7 +474,9 @@ def bench(
     table.add_row("ratio", f"{result.ratio:.1%}")
     table.add_row(f"p50 latency at {rate:.0f}/s (ms)", f"{result.latency_ms['p50']:.1f}")
     table.add_row(f"p99 latency at {rate:.0f}/s (ms)", f"{result.latency_ms['p99']:.1f}")
-    table.add_row("CPU ms per document", f"{result.cpu_ms_per_doc:.2f}")
+    table.add_row("CPU ms per document (Truc + nats-server)", f"{result.cpu_ms_per_doc:.2f}")
+    table.add_row("CPU ms per document (load generator)", f"{result.driver_cpu_ms_per_doc:.2f}")
+    table.add_row("event loop", result.event_loop)
     out.print(table)
 
 

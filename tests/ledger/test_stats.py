@@ -19,6 +19,7 @@ from ledger.commands import (
     RecordLookup,
     RecordLookupAnswer,
     RegisterMember,
+    RetireMemberKey,
     RevokeMemberKey,
     WithdrawRoute,
 )
@@ -54,6 +55,7 @@ def _every_kind_of_event(ledger: Ledger) -> None:
             RecordDossierStatus("x3", DOSSIER, 9, G15, "", at(9)),
             RegisterMember("r1", G01, "Bộ Công an", "population", at(10)),
             AddMemberKey("r2", G01, "k1", "AAAA", at(10), "", at(10)),
+            RetireMemberKey("r2b", G01, "k1", at(20), at(10)),
             RevokeMemberKey("r3", G01, "k1", at(11), "lost", at(11)),
             GrantRoute("r4", G01, "000.*", ("status",), at(12)),
             WithdrawRoute("r5", G01, "000.*", ("status",), at(13)),
@@ -77,7 +79,7 @@ def test_every_event_type_is_counted_for_a_member(ledger: Ledger) -> None:
     assert declared <= event_types, declared - event_types  # the sample covers them all
     assert [type(e).__qualname__ for e in events if fact_of(e).member == UNKNOWN_MEMBER] == []
     assert scan_ledger(ledger).by_member() == {
-        G01: 5 + 1,  # its registry history, and the answer it gave
+        G01: 6 + 1,  # its registry history, and the answer it gave
         G15: 4 + 1 + 1,  # four routings to it, the dossier status it set, its look-up
         G22: 4 + 3 + 1,  # four documents sent, the three that revoked/updated/replaced, a refusal
         H49: 4 + 1 + 1 + 2,  # four routings, a delivery, a status, receiving and handing on
