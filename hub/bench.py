@@ -18,18 +18,26 @@ import resource
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from adapters.nats import jetstream
 from adapters.nats.embedded import EmbeddedNats
 from hub import bench_driver, runtime, subjects
+from hub.bench_ledger import run_ledger_bench
 from hub.bootstrap import Stack, start_stack
 from hub.config import HubConfig, parse_config
+from ledger.storage import PostgresStorage, SqliteStorage, Storage
 
 Say = Callable[[str], None]
+
+
+class BenchError(Exception):
+    """The benchmark cannot run as asked (a bad option, an unreachable database)."""
 
 
 @dataclass
@@ -46,6 +54,10 @@ class BenchResult:
     # CPU of the load generator (the agency systems' gRPC clients), reported apart.
     driver_cpu_ms_per_doc: float = 0.0
     event_loop: str = "asyncio"
+    ledger_backend: str = "sqlite"
+    # The ledger alone (hub.bench_ledger): recording with the Merkle log, and replay.
+    ledger_events_per_s: float | None = None
+    replay_events_per_s: float | None = None
     machine: dict[str, Any] = field(default_factory=dict)
 
 
@@ -53,11 +65,26 @@ def bench_members(agencies: int) -> list[str]:
     return [f"000.00.{i:02d}.H{40 + i:02d}" for i in range(1, agencies + 1)]
 
 
-def bench_config(agencies: int, nats_url: str) -> HubConfig:
+def bench_config(
+    agencies: int, nats_url: str, postgres: PostgresStorage | None = None
+) -> HubConfig:
+    ledger: dict[str, Any] = {"backend": "sqlite"}
+    if postgres is not None:
+        ledger = {
+            "backend": "postgres",
+            "postgres": {
+                "dbname": postgres.dbname,
+                "host": postgres.host,
+                "port": postgres.port,
+                "user": postgres.user,
+                "password": postgres.password,
+                "schema": postgres.schema,
+            },
+        }
     return parse_config(
         {
             "hub": {"name": "truc.bench", "nats_url": nats_url, "batch_size": 512},
-            "ledger": {"backend": "sqlite"},
+            "ledger": ledger,
             "members": [{"code": code, "name": code} for code in bench_members(agencies)],
             "routes": [{"senders": "*", "recipients": "*"}],
         },
@@ -149,6 +176,47 @@ async def _drained(stack: Stack, within: float = 300.0) -> None:
         await asyncio.sleep(0.05)  # polling consumer state against a deadline
 
 
+def postgres_from_url(url: str) -> PostgresStorage:
+    """`postgresql://user[:password]@host[:port]/dbname` as storage settings."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("postgresql", "postgres") or not parsed.path.strip("/"):
+        raise BenchError(f"--postgres: {url!r} is not postgresql://user@host[:port]/dbname")
+    return PostgresStorage(
+        dbname=parsed.path.strip("/"),
+        host=parsed.hostname or "127.0.0.1",
+        port=parsed.port or 5432,
+        user=parsed.username or "postgres",
+        password=parsed.password or "",
+    )
+
+
+@contextlib.contextmanager
+def fresh_schema(base: PostgresStorage) -> Iterator[PostgresStorage]:
+    """A schema of the bench's own in `base`'s database, dropped afterwards: the bench never
+    writes into anybody's ledger."""
+    import psycopg
+
+    schema = f"truc_bench_{uuid.uuid4().hex[:12]}"
+    try:
+        conn = psycopg.connect(
+            host=base.host,
+            port=base.port,
+            user=base.user,
+            password=base.password or None,
+            dbname=base.dbname,
+            connect_timeout=5,
+            autocommit=True,
+        )
+    except psycopg.Error as error:
+        raise BenchError(f"--postgres: cannot connect to {base.describe()}: {error}") from error
+    with conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+        try:
+            yield replace(base, schema=schema)
+        finally:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
 def _percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -164,10 +232,25 @@ async def run_bench(
     latency_rate: float = 1000.0,
     latency_seconds: float = 5.0,
     nats_url: str = "",
+    postgres: str = "",
+    ledger_events: int = 50_000,
     say: Say = lambda _line: None,
 ) -> BenchResult:
-    with tempfile.TemporaryDirectory(prefix="truc-bench-") as tmp:
-        root = Path(tmp)
+    base = postgres_from_url(postgres) if postgres else None
+    with contextlib.ExitStack() as cleanup:
+        root = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="truc-bench-")))
+        ledger = None
+        if ledger_events:
+            storage: Storage = (
+                cleanup.enter_context(fresh_schema(base))
+                if base is not None
+                else SqliteStorage(root / "ledger-bench.sqlite3")
+            )
+            say(f"ledger alone: {ledger_events:,} events on {storage.describe()}")
+            ledger = await asyncio.get_running_loop().run_in_executor(
+                None, lambda: run_ledger_bench(storage, ledger_events, say=say)
+            )
+        stack_ledger = cleanup.enter_context(fresh_schema(base)) if base is not None else None
         embedded = None
         if not nats_url:
             embedded = EmbeddedNats(store_dir=root / "nats", server_name="truc-bench").start()
@@ -176,7 +259,7 @@ async def run_bench(
             say(f"baseline: raw JetStream publish+consume of {documents} messages on {nats_url}")
             baseline = await jetstream_baseline(nats_url, documents, 1024)
             say(f"baseline: {baseline:,.0f} msg/s")
-            stack = await start_stack(bench_config(agencies, nats_url), root / "data")
+            stack = await start_stack(bench_config(agencies, nats_url, stack_ledger), root / "data")
             driver = DriverProcess({m: stack.adapters[m].address for m in bench_members(agencies)})
             try:
                 say(f"warm-up (agency systems in process {driver.pid}, loop {runtime.loop_name()})")
@@ -216,6 +299,9 @@ async def run_bench(
         cpu_ms_per_doc=round(cpu * 1000 / documents, 3),
         driver_cpu_ms_per_doc=round(driver_cpu * 1000 / documents, 3),
         event_loop=runtime.loop_name(),
+        ledger_backend=stack_ledger.describe() if stack_ledger else "sqlite",
+        ledger_events_per_s=ledger.record_events_per_s if ledger else None,
+        replay_events_per_s=ledger.replay_events_per_s if ledger else None,
         machine={
             "cpus": os.cpu_count() or 0,
             "python": platform.python_version(),

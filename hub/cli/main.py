@@ -444,25 +444,44 @@ def bench(
     nats_url: Annotated[
         str, typer.Option("--nats-url", help="Use this NATS (default: embedded).")
     ] = "",
+    postgres: Annotated[
+        str,
+        typer.Option(
+            "--postgres",
+            help="Ledger on this PostgreSQL (postgresql://user@host:port/db), in a schema of"
+            " the bench's own, dropped afterwards (default: SQLite).",
+        ),
+    ] = "",
+    ledger_events: Annotated[
+        int,
+        typer.Option(
+            "--ledger-events", min=0, help="The ledger alone: events to record, then replay."
+        ),
+    ] = 50_000,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Benchmark the whole path (its own embedded stack) against raw JetStream, same run."""
     from dataclasses import asdict
 
-    from hub.bench import run_bench
+    from hub.bench import BenchError, run_bench
 
     with clean_errors():
-        result = runtime.run(
-            run_bench(
-                agencies=agencies,
-                documents=documents,
-                concurrency=concurrency,
-                latency_rate=rate,
-                latency_seconds=seconds,
-                nats_url=nats_url,
-                say=lambda line: err.print(line, markup=False),
+        try:
+            result = runtime.run(
+                run_bench(
+                    agencies=agencies,
+                    documents=documents,
+                    concurrency=concurrency,
+                    latency_rate=rate,
+                    latency_seconds=seconds,
+                    nats_url=nats_url,
+                    postgres=postgres,
+                    ledger_events=ledger_events,
+                    say=lambda line: err.print(line, markup=False),
+                )
             )
-        )
+        except BenchError as error:
+            fail(str(error), EXIT_FAILURE)
     if as_json:
         print(json.dumps(asdict(result), indent=2))
         return
@@ -476,7 +495,13 @@ def bench(
     table.add_row(f"p99 latency at {rate:.0f}/s (ms)", f"{result.latency_ms['p99']:.1f}")
     table.add_row("CPU ms per document (Truc + nats-server)", f"{result.cpu_ms_per_doc:.2f}")
     table.add_row("CPU ms per document (load generator)", f"{result.driver_cpu_ms_per_doc:.2f}")
+    if result.ledger_events_per_s is not None:
+        table.add_row(
+            "ledger alone: events/s with Merkle log", f"{result.ledger_events_per_s:,.0f}"
+        )
+        table.add_row("ledger alone: replay events/s", f"{result.replay_events_per_s:,.0f}")
     table.add_row("event loop", result.event_loop)
+    table.add_row("ledger", result.ledger_backend)
     out.print(table)
 
 

@@ -1,0 +1,76 @@
+"""`truc bench` runs end to end and reports what the performance issue asks for.
+
+No numbers are judged here (performance targets live in the benchmark's output, not in
+timed tests): only that every figure is there, positive, and consistent with the run.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hub.bench import BenchError, postgres_from_url
+from hub.bench_ledger import EVENTS_PER_DOCUMENT, run_ledger_bench
+from ledger.storage import SqliteStorage
+
+
+def test_the_bench_prints_every_figure_as_json() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hub.cli.main",
+            "bench",
+            "--documents",
+            "30",
+            "--concurrency",
+            "8",
+            "--rate",
+            "20",
+            "--seconds",
+            "1",
+            "--ledger-events",
+            "500",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout)
+    for key in ("docs_per_s", "baseline_jetstream_per_s", "ratio", "cpu_ms_per_doc"):
+        assert result[key] > 0, key
+    assert result["ratio"] == pytest.approx(
+        result["docs_per_s"] / result["baseline_jetstream_per_s"], abs=0.001
+    )
+    assert 0 < result["latency_ms"]["p50"] <= result["latency_ms"]["p99"]
+    assert result["ledger_events_per_s"] > 0 and result["replay_events_per_s"] > 0
+
+
+def test_the_ledger_bench_logs_every_event_in_the_merkle_log(tmp_path: Path) -> None:
+    result = run_ledger_bench(SqliteStorage(tmp_path / "l.sqlite3"), 1000, batch=64)
+    assert result.events == 1000 // EVENTS_PER_DOCUMENT * EVENTS_PER_DOCUMENT
+    assert result.merkle_size == result.events
+
+
+@pytest.mark.parametrize("url", ["http://db/x", "postgresql://host", "mysql://u@h/db"])
+def test_a_bad_postgres_url_is_refused_naming_the_option(url: str) -> None:
+    with pytest.raises(BenchError, match="--postgres"):
+        postgres_from_url(url)
+
+
+def test_a_postgres_url_gives_its_parts() -> None:
+    storage = postgres_from_url("postgresql://alice:s3@db.local:6543/truc")
+    assert (storage.user, storage.password, storage.host, storage.port, storage.dbname) == (
+        "alice",
+        "s3",
+        "db.local",
+        6543,
+        "truc",
+    )
