@@ -132,6 +132,9 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
                 "description: a rejection (02) must give the reason",
             )
         counterparts = self._counterparts(request.document_id, request.status_code)
+        wrong_side = self._wrong_side(request.document_id, request.status_code)
+        if not counterparts and wrong_side:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, wrong_side)
         if not counterparts:
             await context.abort(
                 grpc.StatusCode.NOT_FOUND,
@@ -171,6 +174,25 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
             if item.kind == Kind.DOCUMENT.value:
                 return [item.sender]
         return []
+
+    def _wrong_side(self, document_id: str, status_code: str) -> str:
+        """Why this member may not report `status_code` on a document it does know."""
+        mailbox = self._gateway.mailbox
+        if status_code == "13" and any(
+            i.kind == Kind.DOCUMENT.value for i in mailbox.received_for(document_id)
+        ):
+            return (
+                "status_code: 13 (recall) may only come from the document's sender"
+                " (status_not_allowed)"
+            )
+        if status_code != "13" and any(
+            r.kind == Kind.DOCUMENT.value for r in mailbox.sent_for(document_id)
+        ):
+            return (
+                f"status_code: {status_code} comes from a recipient; the sender may only"
+                " recall (13) (status_not_allowed)"
+            )
+        return ""
 
     async def Inbox(
         self, request: exchange_pb2.InboxRequest, context: grpc.aio.ServicerContext
