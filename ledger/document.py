@@ -25,6 +25,7 @@ each member's signature offline, without the hub.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -439,3 +440,44 @@ class Document(MessageAggregate):
     ) -> None:
         self._took(message_id)
         self.replaced_by = by_document_id
+
+
+# -- chains -------------------------------------------------------------------------------
+
+_RELATIONS = {REVOKE: "revoked", UPDATE: "updated", REPLACE: "replaced"}
+MAX_CHAIN = 1000
+
+
+def document_chain(
+    load: Callable[[str], Document | None], document_id: str
+) -> list[dict[str, str]]:
+    """The revoke/update/replace chain `document_id` belongs to, oldest first: each link is
+    {"document_id", "relation", "of"}, where relation says what the link did to `of`
+    ("" for the original). Walks back through `refers_to`, then forward through every
+    later document, using only the ledger (`load` returns None for unknown ids). Bounded, so
+    a corrupt ledger cannot loop it."""
+    start = load(document_id)
+    if start is None:
+        return []
+    root = start
+    for _ in range(MAX_CHAIN):
+        if root.business_type == NEW or not root.refers_to:
+            break
+        earlier = load(root.refers_to)
+        if earlier is None:
+            break
+        root = earlier
+    links = [{"document_id": root.document_id, "relation": "", "of": ""}]
+    frontier = [root]
+    seen = {root.document_id}
+    while frontier and len(links) < MAX_CHAIN:
+        current = frontier.pop(0)
+        later = [*current.updated_by, current.replaced_by, current.revoked_by]
+        for later_id in [d for d in later if d and d not in seen]:
+            seen.add(later_id)
+            document = load(later_id)
+            relation = _RELATIONS.get(document.business_type, "") if document else ""
+            links.append({"document_id": later_id, "relation": relation, "of": current.document_id})
+            if document is not None:
+                frontier.append(document)
+    return links

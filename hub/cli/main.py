@@ -337,11 +337,16 @@ def trace(
         Path | None, typer.Option("--config", help="Hub configuration (TOML).")
     ] = None,
 ) -> None:
-    """Every recorded event of a document, in order, with ledger positions and times."""
+    """Every recorded event of a document, in order, with ledger positions and times, and
+    the revoke/update/replace chain it belongs to."""
+    from hub.cli.documents import format_chain, loader
+    from ledger.document import document_chain
+
     with clean_errors():
         ledger = open_ledger(data_dir, config)
         try:
             entries = ledger.trace(document_id)
+            chain = document_chain(loader(ledger), document_id)
         finally:
             ledger.close()
     if as_json:
@@ -349,6 +354,7 @@ def trace(
             json.dumps(
                 {
                     "document_id": document_id,
+                    "chain": chain,
                     "events": [
                         {
                             "position": e.position,
@@ -389,6 +395,8 @@ def trace(
             detail,
         )
     out.print(table)
+    if len(chain) > 1:
+        out.print("chain: " + format_chain(chain, document_id), markup=False)
 
 
 # -- certs ------------------------------------------------------------------------------------

@@ -7,6 +7,26 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class SendEdxmlRequest(_message.Message):
+    __slots__ = ("edxml", "wait_for_receipt", "document_id", "message_id")
+    EDXML_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FOR_RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    edxml: bytes
+    wait_for_receipt: bool
+    document_id: str
+    message_id: str
+    def __init__(self, edxml: _Optional[bytes] = ..., wait_for_receipt: _Optional[bool] = ..., document_id: _Optional[str] = ..., message_id: _Optional[str] = ...) -> None: ...
+
+class EdxmlPackage(_message.Message):
+    __slots__ = ("document_id", "edxml")
+    DOCUMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    EDXML_FIELD_NUMBER: _ClassVar[int]
+    document_id: str
+    edxml: bytes
+    def __init__(self, document_id: _Optional[str] = ..., edxml: _Optional[bytes] = ...) -> None: ...
+
 class GetReceiptRequest(_message.Message):
     __slots__ = ("message_id",)
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]

@@ -64,6 +64,16 @@ class DocumentExchangeStub:
                 request_serializer=truc_dot_v1_dot_exchange__pb2.GetReceiptRequest.SerializeToString,
                 response_deserializer=truc_dot_v1_dot_exchange__pb2.ReceiptRecord.FromString,
                 _registered_method=True)
+        self.SendEdxml = channel.unary_unary(
+                '/truc.v1.DocumentExchange/SendEdxml',
+                request_serializer=truc_dot_v1_dot_exchange__pb2.SendEdxmlRequest.SerializeToString,
+                response_deserializer=truc_dot_v1_dot_exchange__pb2.SendDocumentResponse.FromString,
+                _registered_method=True)
+        self.GetEdxml = channel.unary_unary(
+                '/truc.v1.DocumentExchange/GetEdxml',
+                request_serializer=truc_dot_v1_dot_exchange__pb2.GetDocumentRequest.SerializeToString,
+                response_deserializer=truc_dot_v1_dot_exchange__pb2.EdxmlPackage.FromString,
+                _registered_method=True)
 
 
 class DocumentExchangeServicer:
@@ -115,6 +125,22 @@ class DocumentExchangeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SendEdxml(self, request, context):
+        """Send an edXML package (QCVN 102:2016): parsed (no DTDs, no entities, bounded size),
+        validated like SendDocument, recipients from its To elements, attachments from its
+        AttachmentEncoded part. Elements Truc does not model travel along untouched.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetEdxml(self, request, context):
+        """A document this member sent or received, written back as an edXML package.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DocumentExchangeServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -147,6 +173,16 @@ def add_DocumentExchangeServicer_to_server(servicer, server):
                     servicer.GetReceipt,
                     request_deserializer=truc_dot_v1_dot_exchange__pb2.GetReceiptRequest.FromString,
                     response_serializer=truc_dot_v1_dot_exchange__pb2.ReceiptRecord.SerializeToString,
+            ),
+            'SendEdxml': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendEdxml,
+                    request_deserializer=truc_dot_v1_dot_exchange__pb2.SendEdxmlRequest.FromString,
+                    response_serializer=truc_dot_v1_dot_exchange__pb2.SendDocumentResponse.SerializeToString,
+            ),
+            'GetEdxml': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetEdxml,
+                    request_deserializer=truc_dot_v1_dot_exchange__pb2.GetDocumentRequest.FromString,
+                    response_serializer=truc_dot_v1_dot_exchange__pb2.EdxmlPackage.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -311,6 +347,60 @@ class DocumentExchange:
             '/truc.v1.DocumentExchange/GetReceipt',
             truc_dot_v1_dot_exchange__pb2.GetReceiptRequest.SerializeToString,
             truc_dot_v1_dot_exchange__pb2.ReceiptRecord.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendEdxml(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/truc.v1.DocumentExchange/SendEdxml',
+            truc_dot_v1_dot_exchange__pb2.SendEdxmlRequest.SerializeToString,
+            truc_dot_v1_dot_exchange__pb2.SendDocumentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetEdxml(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/truc.v1.DocumentExchange/GetEdxml',
+            truc_dot_v1_dot_exchange__pb2.GetDocumentRequest.SerializeToString,
+            truc_dot_v1_dot_exchange__pb2.EdxmlPackage.FromString,
             options,
             channel_credentials,
             insecure,
