@@ -200,6 +200,14 @@ class Mailbox:
             ).fetchone()
         return _sent_row(row) if row else None
 
+    def sent_documents(self) -> list[SentRow]:
+        """Every document (not status or delivery) this member sent, newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM sent WHERE kind = 'document' ORDER BY created_at_ms DESC"
+            ).fetchall()
+        return [_sent_row(r) for r in rows]
+
     def sent_for(self, document_id: str) -> list[SentRow]:
         with self._lock:
             rows = self._db.execute(

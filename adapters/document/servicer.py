@@ -16,6 +16,7 @@ import grpc
 from adapters.document.gateway import DocumentGateway, ProofError
 from adapters.document.mailbox import InboxRow
 from adapters.document.validation import validate_document
+from adapters.edxml import EdxmlError, parse_edxml, write_edxml
 from adapters.envelope import (
     STATUS_CODES,
     attachment_digests,
@@ -84,30 +85,108 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
         self, request: exchange_pb2.SendDocumentRequest, context: grpc.aio.ServicerContext
     ) -> exchange_pb2.SendDocumentResponse:
         await self._authorize(context)
-        recipients = list(request.recipients)
+        return await self._send_document(
+            context,
+            recipients=list(request.recipients),
+            document=request.document,
+            document_id=request.document_id,
+            message_id=request.message_id,
+            wait_for_receipt=request.wait_for_receipt,
+        )
+
+    async def SendEdxml(
+        self, request: exchange_pb2.SendEdxmlRequest, context: grpc.aio.ServicerContext
+    ) -> exchange_pb2.SendDocumentResponse:
+        """An edXML package: parsed defensively, then sent like SendDocument. The sender is
+        this adapter's member (From/OrganId must say so), the recipients are the To organs,
+        and a revoke/update/replace names the earlier document by its edXML DocumentId,
+        which must be one this member sent."""
+        await self._authorize(context)
+        member = self._gateway.member
+        try:
+            package = parse_edxml(request.edxml)
+            document = package.document
+            if document.from_organ.organ_id != member:
+                raise EdxmlError(
+                    "MessageHeader/From/OrganId",
+                    f"{document.from_organ.organ_id or 'empty'} is not this adapter's member"
+                    f" {member}",
+                )
+            if document.business_type != document_pb2.BUSINESS_TYPE_NEW:
+                document.refers_to = self._sent_with_edxml_id(package.refers_to_edxml_id)
+        except MalformedMessage as error:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+            raise AssertionError("unreachable") from error
+        return await self._send_document(
+            context,
+            recipients=list(package.recipients),
+            document=document,
+            document_id=request.document_id,
+            message_id=request.message_id,
+            wait_for_receipt=request.wait_for_receipt,
+        )
+
+    def _sent_with_edxml_id(self, edxml_id: str) -> str:
+        """The Truc id of the document this member sent with edXML DocumentId `edxml_id`."""
+        field = "TraceHeaderList/Bussiness/DocumentId"
+        if not edxml_id:
+            raise EdxmlError(field, "required for a revoke, update or replace")
+        for row in self._gateway.mailbox.sent_documents():
+            if document_pb2.Document.FromString(row.payload).edxml_document_id == edxml_id:
+                return row.document_id
+        raise EdxmlError(field, f"this member never sent a document {edxml_id}")
+
+    async def GetEdxml(
+        self, request: exchange_pb2.GetDocumentRequest, context: grpc.aio.ServicerContext
+    ) -> exchange_pb2.EdxmlPackage:
+        await self._authorize(context)
+        record = self._record(request.document_id)
+        if record is None:
+            await context.abort(
+                grpc.StatusCode.NOT_FOUND,
+                f"document_id: {request.document_id} was neither sent nor received here",
+            )
+            raise AssertionError("unreachable")
+        try:
+            edxml = write_edxml(record.document)
+        except MalformedMessage as error:
+            await context.abort(grpc.StatusCode.DATA_LOSS, str(error))
+            raise AssertionError("unreachable") from error
+        return exchange_pb2.EdxmlPackage(document_id=request.document_id, edxml=edxml)
+
+    async def _send_document(
+        self,
+        context: grpc.aio.ServicerContext,
+        *,
+        recipients: list[str],
+        document: document_pb2.Document,
+        document_id: str,
+        message_id: str,
+        wait_for_receipt: bool,
+    ) -> exchange_pb2.SendDocumentResponse:
         try:
             _check_recipients(recipients, self._gateway.member)
-            validate_document(request.document)
-            if request.document_id and not _is_uuid(request.document_id):
+            validate_document(document)
+            if document_id and not _is_uuid(document_id):
                 raise MalformedMessage("document_id", "must be a lowercase UUID")
-            if request.message_id and not _is_uuid(request.message_id):
+            if message_id and not _is_uuid(message_id):
                 raise MalformedMessage("message_id", "must be a lowercase UUID")
         except MalformedMessage as error:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
-        document_id = request.document_id or str(uuid.uuid4())
-        payload = request.document.SerializeToString(deterministic=True)
-        attachments = attachment_digests(request.document)
+        document_id = document_id or str(uuid.uuid4())
+        payload = document.SerializeToString(deterministic=True)
+        attachments = attachment_digests(document)
         message_id = await self._send(
             context,
             kind=Kind.DOCUMENT,
             recipients=recipients,
             document_id=document_id,
             payload=payload,
-            message_id=request.message_id or None,
+            message_id=message_id or None,
             attachments=attachments,
         )
         position, recorded = 0, False
-        if request.wait_for_receipt:
+        if wait_for_receipt:
             position = await self._await_receipt(context, message_id)
             recorded = True
         return exchange_pb2.SendDocumentResponse(
@@ -229,9 +308,20 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
         self, request: exchange_pb2.GetDocumentRequest, context: grpc.aio.ServicerContext
     ) -> exchange_pb2.DocumentRecord:
         await self._authorize(context)
+        record = self._record(request.document_id)
+        if record is None:
+            await context.abort(
+                grpc.StatusCode.NOT_FOUND,
+                f"document_id: {request.document_id} was neither sent nor received here",
+            )
+            raise AssertionError("unreachable")
+        return record
+
+    def _record(self, document_id: str) -> exchange_pb2.DocumentRecord | None:
+        """A document as this member's mailbox knows it, None when it never saw it."""
         mailbox = self._gateway.mailbox
-        record = exchange_pb2.DocumentRecord(document_id=request.document_id)
-        for sent in mailbox.sent_for(request.document_id):
+        record = exchange_pb2.DocumentRecord(document_id=document_id)
+        for sent in mailbox.sent_for(document_id):
             if sent.kind == Kind.DOCUMENT.value:
                 record.direction = "sent"
                 record.sender = self._gateway.member
@@ -240,7 +330,7 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
             elif sent.kind == Kind.STATUS.value:
                 status = document_pb2.StatusUpdate.FromString(sent.payload)
                 record.statuses.append(_status_record(self._gateway.member, status))
-        for item in mailbox.received_for(request.document_id):
+        for item in mailbox.received_for(document_id):
             opened = open_envelope(_envelope_of(item))
             if item.kind == Kind.DOCUMENT.value:
                 record.direction = "received"
@@ -250,10 +340,7 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
             elif item.kind == Kind.STATUS.value:
                 record.statuses.append(_status_record(item.sender, parse_status(opened)))
         if not record.direction:
-            await context.abort(
-                grpc.StatusCode.NOT_FOUND,
-                f"document_id: {request.document_id} was neither sent nor received here",
-            )
+            return None
         record.statuses.sort(key=lambda s: s.timestamp_ms)
         return record
 

@@ -489,6 +489,7 @@ def bench(
 import hub.cli.audit  # noqa: E402
 import hub.cli.ledger_cmds  # noqa: E402,F401
 from hub.cli.apps import audit_app, ledger_app  # noqa: E402
+from hub.cli.edxml import edxml_app  # noqa: E402
 from hub.cli.keys import keys_app  # noqa: E402
 from hub.cli.ops import status_command, streams_app  # noqa: E402
 from hub.cli.witness import witness_command  # noqa: E402
@@ -499,6 +500,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(ledger_app, name="ledger")
 app.command("status")(status_command)
 app.add_typer(streams_app, name="streams")
+app.add_typer(edxml_app, name="edxml")
 
 
 # -- helpers ----------------------------------------------------------------------------------
