@@ -13,9 +13,10 @@ from collections.abc import AsyncIterator
 
 import grpc
 
+from adapters.document.attachments import CHUNK_SIZE, AttachmentProblem
 from adapters.document.gateway import DocumentGateway, ProofError
 from adapters.document.mailbox import InboxRow
-from adapters.document.validation import validate_document
+from adapters.document.validation import ATTACHMENT_NAME_MAX, validate_document
 from adapters.edxml import EdxmlError, parse_edxml, write_edxml
 from adapters.envelope import (
     STATUS_CODES,
@@ -27,7 +28,7 @@ from adapters.envelope import (
 )
 from adapters.pb.truc.v1 import document_pb2, envelope_pb2, exchange_pb2, exchange_pb2_grpc
 from hub.errors import MalformedMessage
-from hub.model import Kind
+from hub.model import AttachmentDigest, Kind
 from ledger.agency import is_valid_code
 
 RECEIPT_TIMEOUT = 15.0
@@ -154,6 +155,120 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
             raise AssertionError("unreachable") from error
         return exchange_pb2.EdxmlPackage(document_id=request.document_id, edxml=edxml)
 
+    def _resolve_stored(self, document: document_pb2.Document) -> None:
+        """Stored attachments must be objects this adapter uploaded; their size and SHA-256
+        come from the adapter's own record of the upload, never from the caller."""
+        for i, attachment in enumerate(document.attachments):
+            if not attachment.object_name:
+                continue
+            upload = self._gateway.mailbox.upload(attachment.object_name)
+            if upload is None:
+                raise MalformedMessage(
+                    f"attachments[{i}].object_name",
+                    f"{attachment.object_name} was not uploaded to this adapter",
+                )
+            _, size, sha256 = upload
+            if (attachment.size and attachment.size != size) or (
+                attachment.sha256 and attachment.sha256 != sha256
+            ):
+                raise MalformedMessage(
+                    f"attachments[{i}]", "size or sha256 differs from what was uploaded"
+                )
+            attachment.size, attachment.sha256 = size, sha256
+
+    async def UploadAttachment(
+        self,
+        request_iterator: AsyncIterator[exchange_pb2.AttachmentChunk],
+        context: grpc.aio.ServicerContext,
+    ) -> exchange_pb2.StoredAttachment:
+        """Stream a file into this member's bucket; nothing is held but the current chunk."""
+        await self._authorize(context)
+        first: list[exchange_pb2.AttachmentChunk] = []
+
+        async def data() -> AsyncIterator[bytes]:
+            async for chunk in request_iterator:
+                if not first:
+                    first.append(chunk)
+                    if not chunk.name or len(chunk.name) > ATTACHMENT_NAME_MAX:
+                        raise MalformedMessage(
+                            "name", f"the first chunk names the file (1 to {ATTACHMENT_NAME_MAX})"
+                        )
+                if chunk.data:
+                    yield chunk.data
+
+        try:
+            stored = await self._gateway.attachments.put(data())
+        except MalformedMessage as error:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+            raise AssertionError("unreachable") from error
+        except AttachmentProblem as problem:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"data: {problem}")
+            raise AssertionError("unreachable") from problem
+        except Exception as error:  # NATS unreachable or JetStream refused
+            await context.abort(
+                grpc.StatusCode.UNAVAILABLE, f"the attachment store did not take it: {error}"
+            )
+            raise AssertionError("unreachable") from error
+        if not first:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "name: no chunk was sent")
+        self._gateway.mailbox.store_upload(
+            object_name=stored.object_name,
+            name=first[0].name,
+            size=stored.size,
+            sha256=stored.sha256,
+            created_at_ms=self._gateway._clock.now_ms(),
+        )
+        return exchange_pb2.StoredAttachment(
+            object_name=stored.object_name, size=stored.size, sha256=stored.sha256
+        )
+
+    async def DownloadAttachment(
+        self,
+        request: exchange_pb2.DownloadAttachmentRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[exchange_pb2.AttachmentChunk]:
+        """Stream one attachment, checked against the signed digest as it goes."""
+        await self._authorize(context)
+        record = self._record(request.document_id)
+        if record is None:
+            await context.abort(
+                grpc.StatusCode.NOT_FOUND,
+                f"document_id: {request.document_id} was neither sent nor received here",
+            )
+            return
+        if request.index >= len(record.document.attachments):
+            await context.abort(
+                grpc.StatusCode.NOT_FOUND,
+                f"index: document {request.document_id} has"
+                f" {len(record.document.attachments)} attachment(s)",
+            )
+            return
+        attachment = record.document.attachments[request.index]
+        head = exchange_pb2.AttachmentChunk(
+            name=attachment.name,
+            content_type=attachment.content_type,
+            description=attachment.description,
+        )
+        if not attachment.object_name:
+            content = attachment.content
+            for start in range(0, max(len(content), 1), CHUNK_SIZE):
+                head.data = content[start : start + CHUNK_SIZE]
+                yield head
+                head = exchange_pb2.AttachmentChunk()
+            return
+        expected = AttachmentDigest(attachment.name, attachment.sha256, attachment.size)
+        chunks = self._gateway.attachments.verified(record.sender, attachment.object_name, expected)
+        try:
+            async for data in chunks:
+                head.data = data
+                yield head
+                head = exchange_pb2.AttachmentChunk()
+        except AttachmentProblem as problem:
+            await context.abort(grpc.StatusCode.DATA_LOSS, f"index {request.index}: {problem}")
+            return
+        if head.name:  # an empty object: still tell its name
+            yield head
+
     async def _send_document(
         self,
         context: grpc.aio.ServicerContext,
@@ -166,6 +281,7 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
     ) -> exchange_pb2.SendDocumentResponse:
         try:
             _check_recipients(recipients, self._gateway.member)
+            self._resolve_stored(document)
             validate_document(document)
             if document_id and not _is_uuid(document_id):
                 raise MalformedMessage("document_id", "must be a lowercase UUID")
@@ -285,7 +401,7 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
             )
             for row in rows:
                 last = row.delivery_id
-                yield _inbox_item(row)
+                yield _inbox_item(row, gateway.mailbox.attachment_problems(row.message_id))
             if not request.follow:
                 return
             async with gateway.arrivals:
@@ -442,7 +558,7 @@ def _status_record(member: str, status: document_pb2.StatusUpdate) -> exchange_p
     )
 
 
-def _inbox_item(row: InboxRow) -> exchange_pb2.InboxItem:
+def _inbox_item(row: InboxRow, problems: dict[int, str] | None = None) -> exchange_pb2.InboxItem:
     item = exchange_pb2.InboxItem(
         delivery_id=row.delivery_id,
         message_id=row.message_id,
@@ -453,6 +569,9 @@ def _inbox_item(row: InboxRow) -> exchange_pb2.InboxItem:
         received_at_ms=row.received_at_ms,
         acknowledged=row.acknowledged,
         routed_envelope=row.routed,
+    )
+    item.attachment_problems.extend(
+        f"attachments[{i}]: {problem}" for i, problem in sorted((problems or {}).items())
     )
     opened = open_envelope(_envelope_of(row))
     if row.kind == Kind.DOCUMENT.value:

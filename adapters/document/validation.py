@@ -103,6 +103,14 @@ def validate_document(doc: pb.Document) -> None:
         _max(f"attachments[{i}].description", attachment.description, SHORT_TEXT_MAX)
         _max(f"attachments[{i}].content_type", attachment.content_type, 255)
         _max(f"attachments[{i}].content_id", attachment.content_id, 255)
+        if attachment.object_name and not _UUID.fullmatch(attachment.object_name):
+            raise MalformedMessage(
+                f"attachments[{i}].object_name", "must name an uploaded object (a UUID)"
+            )
+        if attachment.object_name and attachment.content:
+            raise MalformedMessage(
+                f"attachments[{i}]", "either inline content or a stored object, not both"
+            )
     if not 0 <= doc.other_info.priority <= 4:
         raise MalformedMessage("other_info.priority", "must be 0..4")
     if not 0 <= doc.steering_type <= 2:

@@ -105,18 +105,24 @@ class ResponseFor(_message.Message):
     def __init__(self, organ_id: _Optional[str] = ..., code: _Optional[str] = ..., promulgation_date: _Optional[str] = ..., document_id: _Optional[str] = ...) -> None: ...
 
 class Attachment(_message.Message):
-    __slots__ = ("content_id", "name", "description", "content_type", "content")
+    __slots__ = ("content_id", "name", "description", "content_type", "content", "object_name", "size", "sha256")
     CONTENT_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_NAME_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
     content_id: str
     name: str
     description: str
     content_type: str
     content: bytes
-    def __init__(self, content_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., content_type: _Optional[str] = ..., content: _Optional[bytes] = ...) -> None: ...
+    object_name: str
+    size: int
+    sha256: bytes
+    def __init__(self, content_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., content_type: _Optional[str] = ..., content: _Optional[bytes] = ..., object_name: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[bytes] = ...) -> None: ...
 
 class Document(_message.Message):
     __slots__ = ("from_organ", "to_organs", "code", "promulgation_info", "document_type", "subject", "content", "signer_info", "due_date", "to_places", "other_info", "response_for", "steering_type", "edxml_document_id", "business_type", "refers_to", "attachments", "edxml_extensions")
