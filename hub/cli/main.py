@@ -339,7 +339,7 @@ def trace(
 ) -> None:
     """Every recorded event of a document, in order, with ledger positions and times, and
     the revoke/update/replace chain it belongs to."""
-    from hub.cli.documents import format_chain, loader
+    from hub.cli.documents import deadline_view, format_chain, format_deadline, loader
     from ledger.document import document_chain
 
     with clean_errors():
@@ -349,12 +349,14 @@ def trace(
             chain = document_chain(loader(ledger), document_id)
         finally:
             ledger.close()
+    deadline = deadline_view(entries, datetime.now(UTC))
     if as_json:
         print(
             json.dumps(
                 {
                     "document_id": document_id,
                     "chain": chain,
+                    "deadline": deadline,
                     "events": [
                         {
                             "position": e.position,
@@ -397,6 +399,8 @@ def trace(
     out.print(table)
     if len(chain) > 1:
         out.print("chain: " + format_chain(chain, document_id), markup=False)
+    if deadline is not None:
+        out.print(format_deadline(deadline), markup=False)
 
 
 # -- certs ------------------------------------------------------------------------------------
@@ -489,6 +493,7 @@ def bench(
 import hub.cli.audit  # noqa: E402
 import hub.cli.ledger_cmds  # noqa: E402,F401
 from hub.cli.apps import audit_app, ledger_app  # noqa: E402
+from hub.cli.documents import stats_command  # noqa: E402
 from hub.cli.edxml import edxml_app  # noqa: E402
 from hub.cli.keys import keys_app  # noqa: E402
 from hub.cli.ops import status_command, streams_app  # noqa: E402
@@ -501,6 +506,7 @@ app.add_typer(ledger_app, name="ledger")
 app.command("status")(status_command)
 app.add_typer(streams_app, name="streams")
 app.add_typer(edxml_app, name="edxml")
+app.command("stats")(stats_command)
 
 
 # -- helpers ----------------------------------------------------------------------------------
