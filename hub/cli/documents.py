@@ -5,8 +5,10 @@ and its deadline per recipient (`truc trace`), and deadlines across the ledger (
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -115,3 +117,72 @@ def stats_command(
             markup=False,
         )
     out.print(f"{report['documents_with_due_date']} documents with a due date", markup=False)
+
+
+# -- attachments -----------------------------------------------------------------------------
+
+# Files up to this size travel inline in the signed payload; larger ones are streamed into
+# the JetStream object store (UploadAttachment) and travel as a signed reference.
+INLINE_MAX = 1024 * 1024
+READ_SIZE = 64 * 1024
+
+attachment_app = typer.Typer(help="Attachments of documents.", no_args_is_help=True)
+
+
+def attachment_for(stub: Any, path: Path, content_type: str) -> Any:
+    """An Attachment for `path`: inline when small, else streamed into the object store."""
+    from adapters.pb.truc.v1 import document_pb2, exchange_pb2
+
+    if path.stat().st_size <= INLINE_MAX:
+        return document_pb2.Attachment(
+            name=path.name, content=path.read_bytes(), content_type=content_type
+        )
+
+    def chunks() -> Iterator[Any]:
+        yield exchange_pb2.AttachmentChunk(name=path.name, content_type=content_type)
+        with path.open("rb") as handle:
+            while data := handle.read(READ_SIZE):
+                yield exchange_pb2.AttachmentChunk(data=data)
+
+    stored = stub.UploadAttachment(chunks(), timeout=3600)
+    return document_pb2.Attachment(
+        name=path.name, content_type=content_type, object_name=stored.object_name
+    )
+
+
+@attachment_app.command("get")
+def get_attachment(
+    member: Annotated[str, typer.Argument(help="Member whose copy to read.")],
+    document_id: Annotated[str, typer.Argument(help="The document.")],
+    index: Annotated[int, typer.Argument(min=0, help="Position among its attachments.")] = 0,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
+    ] = None,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+) -> None:
+    """Stream an attachment out of the member's adapter, checked against the SHA-256 its
+    sender signed (an altered stored object fails with exit 1 and DATA_LOSS)."""
+    from adapters.pb.truc.v1 import exchange_pb2
+    from hub.cli.main import _document_stub
+
+    with clean_errors():
+        stub = _document_stub(data_dir, member)
+        stream = stub.DownloadAttachment(
+            exchange_pb2.DownloadAttachmentRequest(document_id=document_id, index=index),
+            timeout=3600,
+        )
+        partial = output.with_name(output.name + ".part") if output else None
+        sink = partial.open("wb") if partial else sys.stdout.buffer
+        try:
+            for chunk in stream:
+                sink.write(chunk.data)
+        except BaseException:
+            if partial is not None:
+                sink.close()
+                partial.unlink(missing_ok=True)
+            raise
+        if partial is not None and output is not None:
+            sink.close()
+            partial.replace(output)
+        else:
+            sink.flush()

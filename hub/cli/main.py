@@ -151,8 +151,10 @@ def send(
     ] = False,
     data_dir: DataDir = DEFAULT_DATA_DIR,
 ) -> None:
-    """Send a document; prints the new document id alone on stdout."""
+    """Send a document; prints the new document id alone on stdout. Files over 1 MiB are
+    streamed into the JetStream object store and travel as signed references."""
     from adapters.pb.truc.v1 import document_pb2, exchange_pb2
+    from hub.cli.documents import attachment_for
 
     with clean_errors():
         stub = _document_stub(data_dir, sender)
@@ -166,11 +168,7 @@ def send(
             to_organs=[document_pb2.Organization(organ_id=r) for r in recipients],
         )
         for path in attach or []:
-            document.attachments.append(
-                document_pb2.Attachment(
-                    name=path.name, content=path.read_bytes(), content_type=_content_type(path)
-                )
-            )
+            document.attachments.append(attachment_for(stub, path, _content_type(path)))
         response = stub.SendDocument(
             exchange_pb2.SendDocumentRequest(
                 recipients=recipients, document=document, wait_for_receipt=not no_wait
@@ -493,7 +491,7 @@ def bench(
 import hub.cli.audit  # noqa: E402
 import hub.cli.ledger_cmds  # noqa: E402,F401
 from hub.cli.apps import audit_app, ledger_app  # noqa: E402
-from hub.cli.documents import stats_command  # noqa: E402
+from hub.cli.documents import attachment_app, stats_command  # noqa: E402
 from hub.cli.edxml import edxml_app  # noqa: E402
 from hub.cli.keys import keys_app  # noqa: E402
 from hub.cli.ops import status_command, streams_app  # noqa: E402
@@ -507,6 +505,7 @@ app.command("status")(status_command)
 app.add_typer(streams_app, name="streams")
 app.add_typer(edxml_app, name="edxml")
 app.command("stats")(stats_command)
+app.add_typer(attachment_app, name="attachment")
 
 
 # -- helpers ----------------------------------------------------------------------------------

@@ -6,8 +6,10 @@ Real parts: the test's nats-server, the hub, the adapters' gRPC over loopback.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
+import sys
 import tracemalloc
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -205,3 +207,56 @@ async def test_only_objects_this_adapter_uploaded_can_be_attached(stack: Stack) 
             exchange_pb2.SendDocumentRequest(recipients=[H49], document=document), timeout=20
         )
     assert "differs from what was uploaded" in (lied.value.details() or "")
+
+
+async def _cli(*args: str) -> tuple[int, bytes, bytes]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "hub.cli.main",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.DEVNULL,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    return process.returncode or 0, out, err
+
+
+async def test_the_cli_streams_large_files_and_gets_them_back(stack: Stack, tmp_path: Path) -> None:
+    data_dir = str(stack.data_dir)
+    big = tmp_path / "so-lieu.bin"
+    big.write_bytes(os.urandom(3 * MiB + 17))
+    code, out, err = await _cli(
+        "send",
+        "--from",
+        G22,
+        "--to",
+        H49,
+        "--subject",
+        "Số liệu",
+        "--attach",
+        str(big),
+        "--data-dir",
+        data_dir,
+    )
+    assert code == 0, err.decode()
+    document_id = out.decode().strip()
+    item = await eventually(lambda: _arrived(stack, document_id), what="arrival")
+    [attachment] = item.document.attachments
+    assert attachment.object_name and not attachment.content  # by reference, not inline
+    assert attachment.sha256 == hashlib.sha256(big.read_bytes()).digest()
+    target = tmp_path / "got.bin"
+    code, _, err = await _cli(
+        "attachment", "get", H49, document_id, "0", "-o", str(target), "--data-dir", data_dir
+    )
+    assert code == 0, err.decode()
+    assert target.read_bytes() == big.read_bytes()
+    # Altered in the store: the CLI fails, and leaves no file behind.
+    await _replace_object(stack, attachment.object_name, os.urandom(3 * MiB + 17))
+    target.unlink()
+    code, _, err = await _cli(
+        "attachment", "get", H49, document_id, "0", "-o", str(target), "--data-dir", data_dir
+    )
+    assert code == 1 and b"DATA_LOSS" in err and b"SHA-256 differs" in err
+    assert not target.exists() and not (tmp_path / "got.bin.part").exists()

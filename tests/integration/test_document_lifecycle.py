@@ -7,11 +7,18 @@ a refusal in the ledger; a recall travels to every recipient, and both answers (
 
 from __future__ import annotations
 
+import time
+import uuid
+
 import grpc
+import nats
 import pytest
 
+from adapters.envelope import seal
 from adapters.pb.truc.v1 import document_pb2, exchange_pb2
+from hub import subjects
 from hub.bootstrap import Stack
+from hub.model import Kind
 from ledger.refusal import refusal_aggregate_id
 from tests.conftest import document_stub
 from tests.support import G15, G22, H49, eventually
@@ -120,3 +127,41 @@ async def _arrived(stack: Stack, member: str, document_id: str) -> bool:
 async def _has(stack: Stack, member: str, *wanted: tuple[str, str]) -> bool:
     seen = await _inbox_statuses(stack, member)
     return all(w in seen for w in wanted)
+
+
+async def test_an_invalid_document_that_bypasses_its_adapter_is_refused_and_recorded(
+    stack: Stack,
+) -> None:
+    """The hub trusts no adapter: a signed document breaking an edXML rule (here a due date
+    in the wrong form) is refused by the hub, recorded against its authenticated sender,
+    and dead-lettered; nothing reaches the recipient."""
+    signer = stack.adapters[G22].gateway._signer
+    payload = document_pb2.Document(subject="Công văn", due_date="15-10-2026")
+    message_id, envelope = seal(
+        signer,
+        kind=Kind.DOCUMENT,
+        recipients=[H49],
+        document_id=str(uuid.uuid4()),
+        payload=payload.SerializeToString(deterministic=True),
+        signed_at_ms=int(time.time() * 1000),
+    )
+    nc = await nats.connect(stack.nats_url)
+    try:
+        await nc.jetstream().publish(
+            subjects.inbound(G22), envelope, headers={"Nats-Msg-Id": message_id}
+        )
+    finally:
+        await nc.close()
+
+    def refused() -> list[object]:
+        try:
+            return stack.ledger.history(refusal_aggregate_id(message_id))
+        except Exception:
+            return []
+
+    [(_, event)] = await eventually(refused, what="the refusal in the ledger")
+    assert event.reason_code == "invalid_payload" and event.authenticated
+    assert event.reason == "due_date: '15-10-2026' is not a date in yyyy/MM/dd form"
+    stub = document_stub(stack, H49)
+    inbox = stub.Inbox(exchange_pb2.InboxRequest(include_acknowledged=True))
+    assert [item async for item in inbox] == []
