@@ -277,6 +277,8 @@ def _inbox_dict(item: Any) -> dict[str, Any]:
     if body == "document":
         row["subject"] = item.document.subject
         row["attachments"] = [a.name for a in item.document.attachments]
+        if item.attachment_problems:
+            row["attachment_problems"] = list(item.attachment_problems)
     elif body == "status":
         row["status_code"] = item.status.status_code
         row["description"] = item.status.description

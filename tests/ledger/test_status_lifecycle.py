@@ -14,6 +14,7 @@ import pytest
 
 from ledger.application import Ledger
 from ledger.commands import Recorded, Refused
+from ledger.projections import Views
 from ledger.storage import SqliteStorage
 from tests.ledger import builders as b
 from tests.support import G15, G22, H49
@@ -219,3 +220,16 @@ def test_answers_to_an_update_and_a_revocation(ledger: Ledger) -> None:
     steps.refused("06")
     steps.ok("16", G15)
     steps.refused("13", G22)  # revoked: nothing to recall
+
+
+def test_the_inbox_view_calls_recalled_only_what_a_recall_took_back(ledger: Ledger) -> None:
+    steps = Steps(ledger)
+    ledger.record([b.document("m-upd", "d2", 50, business_type=2, refers_to="d1")])
+    steps.ok("15")  # agrees to the update: not a recall
+    views = Views(ledger)
+    views.catch_up()
+    assert {r.document_id: r.state for r in views.inbox(H49)} == {"d1": "sent", "d2": "sent"}
+    steps.ok("13", G22)
+    steps.ok("15")
+    views.catch_up()
+    assert {r.document_id: r.state for r in views.inbox(H49)}["d1"] == "recalled"
