@@ -88,11 +88,11 @@ def _load(data: bytes) -> Element:
         raise EdxmlError("edxml", f"not well-formed XML: {error}") from None
     except (ValueError, RecursionError, MemoryError) as error:
         raise EdxmlError("edxml", f"not readable XML: {type(error).__name__}") from None
-    _bounded(root)
+    bounded(root)
     return root
 
 
-def _bounded(root: Element) -> None:
+def bounded(root: Element) -> None:
     """Depth and size bounds, checked without recursion."""
     count = 0
     stack: list[tuple[Element, int]] = [(root, 1)]

@@ -17,6 +17,7 @@ from defusedxml.ElementTree import fromstring
 
 from adapters.edxml import schema as s
 from adapters.edxml.errors import EdxmlError
+from adapters.edxml.reader import bounded
 from adapters.pb.truc.v1 import document_pb2 as pb
 
 XMLDSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
@@ -176,4 +177,5 @@ def _parse_extension(extension: pb.EdxmlExtension) -> Element:
         raise EdxmlError(
             f"edxml_extensions ({extension.parent})", f"not a well-formed element: {error}"
         ) from None
+    bounded(element)  # writing it back recurses: no deeper than a package may be
     return element

@@ -188,6 +188,15 @@ def test_oversized_and_deeply_nested_packages_are_refused_before_parsing_on() ->
         parse_edxml(wide)
 
 
+def test_an_extension_nested_too_deep_is_refused_on_export() -> None:
+    """A sender may put anything in a Document's extensions; the recipient's adapter must
+    not recurse without bound writing it back."""
+    doc = parse_edxml(sample()).document
+    doc.edxml_extensions.add(parent="edXML", index=0, xml="<a>" * 5000 + "</a>" * 5000)
+    with pytest.raises(EdxmlError, match="deeper than"):
+        write_edxml(doc)
+
+
 def test_an_extension_that_is_not_xml_is_refused_on_export() -> None:
     doc = parse_edxml(sample()).document
     doc.edxml_extensions.add(

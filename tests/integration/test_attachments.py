@@ -260,3 +260,27 @@ async def test_the_cli_streams_large_files_and_gets_them_back(stack: Stack, tmp_
     )
     assert code == 1 and b"DATA_LOSS" in err and b"SHA-256 differs" in err
     assert not target.exists() and not (tmp_path / "got.bin.part").exists()
+
+
+async def test_inline_attachments_download_the_same_way(stack: Stack) -> None:
+    content = os.urandom(300 * 1024)
+    document = document_pb2.Document(
+        subject="Tệp nhỏ", attachments=[document_pb2.Attachment(name="nho.pdf", content=content)]
+    )
+    sent = await document_stub(stack, G22).SendDocument(
+        exchange_pb2.SendDocumentRequest(
+            recipients=[H49], document=document, wait_for_receipt=True
+        ),
+        timeout=30,
+    )
+    await eventually(lambda: _arrived(stack, sent.document_id), what="arrival")
+    size, sha256, chunks = await _download(stack, sent.document_id)
+    assert (size, sha256) == (len(content), hashlib.sha256(content).digest())
+    assert chunks == 3  # 128 KiB at a time
+    with pytest.raises(grpc.aio.AioRpcError) as missing:
+        stream = document_stub(stack, H49).DownloadAttachment(
+            exchange_pb2.DownloadAttachmentRequest(document_id=sent.document_id, index=1)
+        )
+        await stream.read()
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+    assert "has 1 attachment(s)" in (missing.value.details() or "")
