@@ -387,6 +387,7 @@ def trace(
                 else ""
             )
             or (f"took message {f['delivered_message_id']}" if "delivered_message_id" in f else "")
+            or (f"by document {f['by_document_id']}" if "by_document_id" in f else "")
             or f.get("message_id", "")
         )
         table.add_row(

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ledger.application import Ledger
 from ledger.commands import Recorded, Refused
@@ -233,3 +235,54 @@ def test_the_inbox_view_calls_recalled_only_what_a_recall_took_back(ledger: Ledg
     steps.ok("15")
     views.catch_up()
     assert {r.document_id: r.state for r in views.inbox(H49)}["d1"] == "recalled"
+
+
+# -- any sequence at all ------------------------------------------------------------------------
+
+MOVES = st.lists(
+    st.tuples(st.sampled_from([H49, G15, G22]), st.sampled_from([*LADDER_CODES, "13", "15", "16"])),
+    max_size=25,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(moves=MOVES)
+def test_whatever_is_tried_only_legal_moves_are_recorded(
+    tmp_path_factory: pytest.TempPathFactory, moves: list[tuple[str, str]]
+) -> None:
+    """A model of the rules, kept apart from the aggregate: every move the ledger records is
+    legal by the model, every move it refuses is not, and nothing refused leaves a trace."""
+    ledger = Ledger(SqliteStorage(tmp_path_factory.mktemp("l") / "ledger.sqlite3"))
+    try:
+        steps = Steps(ledger)
+        state: dict[str, str | None] = {H49: None, G15: None}
+        awaiting: set[str] = set()
+        withdrawn: set[str] = set()
+        for reporter, code in moves:
+            if code == "13":
+                live = [r for r in state if r not in withdrawn]
+                legal = reporter == G22 and bool(live) and not awaiting & set(live)
+            elif reporter == G22 or reporter in withdrawn:
+                legal = False
+            elif code in {"15", "16"}:
+                legal = reporter in awaiting
+            else:
+                legal = code in LEGAL[state[reporter]]
+            before = len(ledger.trace("d1"))
+            outcome = steps.status(code, reporter)
+            assert isinstance(outcome, Recorded) == legal, (reporter, code, outcome)
+            assert len(ledger.trace("d1")) == before + (1 if legal else 0)
+            if not legal:
+                continue
+            if code == "13":
+                awaiting = {r for r in state if r not in withdrawn}
+            elif code in {"15", "16"}:
+                awaiting.discard(reporter)
+                if code == "15":
+                    withdrawn.add(reporter)
+            else:
+                state[reporter] = code
+        document = ledger.document("d1")
+        assert document.statuses == state and document.withdrawn == withdrawn
+    finally:
+        ledger.close()
