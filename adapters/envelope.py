@@ -98,9 +98,12 @@ def seal(
 
 
 def attachment_digests(doc: document_pb2.Document) -> list[AttachmentDigest]:
-    """What the signed header says of each inline attachment: name, SHA-256, size."""
+    """What the signed header says of each attachment: name, SHA-256, size (computed for
+    inline ones; for stored ones, what the sending adapter computed as it stored them)."""
     return [
-        AttachmentDigest(a.name, hashlib.sha256(a.content).digest(), len(a.content))
+        AttachmentDigest(a.name, a.sha256, a.size)
+        if a.object_name
+        else AttachmentDigest(a.name, hashlib.sha256(a.content).digest(), len(a.content))
         for a in doc.attachments
     ]
 
@@ -201,12 +204,31 @@ def check_attachments(doc: document_pb2.Document, header: Header) -> None:
     if len(doc.attachments) != len(header.attachments):
         raise MalformedMessage("attachments", "count differs from the signed header")
     for i, (attachment, digest) in enumerate(zip(doc.attachments, header.attachments, strict=True)):
+        if attachment.object_name:
+            _check_stored(i, attachment, digest)
+            continue
         if attachment.name != digest.name or len(attachment.content) != digest.size:
             raise MalformedMessage(
                 f"attachments[{i}]", "name or size differs from the signed header"
             )
         if hashlib.sha256(attachment.content).digest() != digest.sha256:
             raise MalformedMessage(f"attachments[{i}]", "SHA-256 differs from the signed header")
+
+
+def _check_stored(i: int, attachment: document_pb2.Attachment, digest: AttachmentDigest) -> None:
+    """A stored attachment: no inline bytes, and the very digest the sender signed."""
+    if attachment.content:
+        raise MalformedMessage(f"attachments[{i}].content", "must be empty for a stored attachment")
+    if len(attachment.sha256) != 32:
+        raise MalformedMessage(f"attachments[{i}].sha256", "must be 32 bytes")
+    if (attachment.name, attachment.size, attachment.sha256) != (
+        digest.name,
+        digest.size,
+        digest.sha256,
+    ):
+        raise MalformedMessage(
+            f"attachments[{i}]", "name, size or SHA-256 differs from the signed header"
+        )
 
 
 def inspect_payload(opened: Opened) -> PayloadFacts:

@@ -24,6 +24,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from adapters.crypto import Signer, key_id, load_key, load_or_create_key, verify_raw
+from adapters.document.attachments import ensure_bucket
 from adapters.document.gateway import DocumentGateway
 from adapters.document.mailbox import Mailbox
 from adapters.document.servicer import DocumentExchangeServicer
@@ -402,6 +403,7 @@ async def start_stack(
     await _feed_outcomes(hub_nc, registry_outcomes)
     for member in config.members:
         await jetstream.ensure_member_consumers(js, member.code)
+        await ensure_bucket(js, member.code)
     codec = ProtobufCodec(hub_key)
     clock = SystemClock()
     intake = Intake(registry, codec, clock)

@@ -4,8 +4,18 @@ the edXML status life cycle per recipient (DOMAIN.md section 2).
 A document sent as a revocation, update or replacement (edXML BussinessDocType 1, 2, 3)
 names the earlier document in `refers_to`; the earlier document records `Revoked`, `Updated`
 or `Replaced` with the later one's id, so a chain can be walked in both directions from the
-ledger alone. The status rules that follow from those (recall answers 15/16 and so on)
-belong to the official-documents work; here the chain is recorded and kept consistent.
+ledger alone.
+
+Status life cycle, per recipient (each recipient's copy moves on its own):
+- the ladder 01 arrived -> 03 registered -> 04 assigned -> 05 handling -> 06 done, where 01
+  and 04 may be skipped, 02 (returned, with a reason) may come at any point before 06, and
+  nothing follows 02 or 06 but a recall;
+- 13 (recall) only from the sender, at any time, once per open request: it asks every
+  recipient whose copy is not recalled yet for an answer;
+- 15 (agree) and 16 (refuse) only from a recipient with an open request: a recall (13), or a
+  later document that revokes (1) or updates (2) this one. 15 to a recall or a revocation
+  withdraws that recipient's copy (nothing more from it); 15 to an update, and 16 to
+  anything, leave the ladder where it was.
 
 Every event carries the id of the message that caused it and the hub's receive time, so the
 ledger alone answers "which signed message made this happen, and when did the hub see it".
@@ -15,6 +25,7 @@ each member's signature offline, without the hub.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -28,11 +39,15 @@ DOCUMENT_NAMESPACE = uuid5(NAMESPACE_URL, "https://truc.gov.vn/ns/document")
 RECEIVER_CODES = frozenset({"01", "02", "03", "04", "05", "06", "15", "16"})
 SENDER_CODES = frozenset({"13"})
 FINAL_CODES = frozenset({"02", "06"})
+ANSWER_CODES = frozenset({"15", "16"})
+# Requests whose acceptance (15) withdraws the recipient's copy.
+WITHDRAWING_REQUESTS = frozenset({"recall", "revoke"})
 # edXML BussinessDocType: 0 new, 1 revoke (thu hồi), 2 update (cập nhật), 3 replace (thay thế).
 NEW, REVOKE, UPDATE, REPLACE = 0, 1, 2, 3
 BUSINESS_TYPES = frozenset({NEW, REVOKE, UPDATE, REPLACE})
-# Which status a recipient may report after which (None: nothing reported yet). A recall
-# (13) and the answers to it (15, 16) are handled apart: they cut across this ladder.
+# Which status a recipient may report after which (None: nothing reported yet): no 04 or 05
+# before 03, nothing after 02 or 06. A recall (13) and the answers (15, 16) cut across this
+# ladder and are handled apart.
 _NEXT: dict[str | None, frozenset[str]] = {
     None: frozenset({"01", "02", "03"}),
     "01": frozenset({"02", "03"}),
@@ -148,8 +163,10 @@ class Document(MessageAggregate):
         self.routed: list[str] = []
         self.delivered: dict[str, str] = {}
         self.statuses: dict[str, str | None] = dict.fromkeys(recipients)
-        self.recall_pending: set[str] = set()
-        self.recalled = False
+        # Open requests per recipient awaiting 15/16: "recall", "revoke" or "update".
+        self.awaiting: dict[str, str] = {}
+        # Recipients whose copy is withdrawn (they agreed to a recall or a revocation).
+        self.withdrawn: set[str] = set()
         self.revoked_by = ""
         self.replaced_by = ""
         self.updated_by: list[str] = []
@@ -157,6 +174,15 @@ class Document(MessageAggregate):
     @property
     def sent_message_id(self) -> str:
         return next(iter(self.message_versions))
+
+    @property
+    def recall_pending(self) -> set[str]:
+        return set(self.awaiting)
+
+    @property
+    def recalled(self) -> bool:
+        """Every recipient agreed to withdraw its copy."""
+        return bool(self.recipients) and self.withdrawn >= set(self.recipients)
 
     def view(self) -> dict[str, Any]:
         return {
@@ -172,6 +198,8 @@ class Document(MessageAggregate):
             "delivered": dict(sorted(self.delivered.items())),
             "statuses": dict(sorted(self.statuses.items())),
             "recall_pending": sorted(self.recall_pending),
+            "awaiting_answer": dict(sorted(self.awaiting.items())),
+            "withdrawn": sorted(self.withdrawn),
             "recalled": self.recalled,
             "revoked_by": self.revoked_by,
             "replaced_by": self.replaced_by,
@@ -253,14 +281,9 @@ class Document(MessageAggregate):
         )
 
     def _check_status(self, reporter: str, code: str, description: str) -> None:
+        """Raise RuleViolation unless `reporter` may report `code` now (module docstring)."""
         if code in SENDER_CODES:
-            if reporter != self.sender:
-                raise RuleViolation(
-                    "status_not_allowed",
-                    f"status {code} may only come from the sender {self.sender}",
-                )
-            if self.recalled:
-                raise RuleViolation("status_not_allowed", "the document is already recalled")
+            self._check_recall(reporter)
             return
         if code not in RECEIVER_CODES:
             raise RuleViolation(
@@ -268,19 +291,27 @@ class Document(MessageAggregate):
             )
         if reporter not in self.statuses:
             raise RuleViolation(
-                "not_a_recipient", f"{reporter} is not a recipient of document {self.document_id}"
+                "not_a_recipient",
+                f"{reporter} is not a recipient of document {self.document_id}"
+                + (
+                    " (it is the sender: only 13 comes from the sender)"
+                    if reporter == self.sender
+                    else ""
+                ),
             )
-        if code in {"15", "16"}:
-            if reporter not in self.recall_pending:
+        if reporter in self.withdrawn:
+            raise RuleViolation(
+                "illegal_transition",
+                f"status {code} cannot follow the withdrawal {reporter} agreed to (15)",
+            )
+        if code in ANSWER_CODES:
+            if reporter not in self.awaiting:
                 raise RuleViolation(
-                    "status_not_allowed",
-                    f"status {code} answers a recall (13), and none is pending for {reporter}",
+                    "illegal_transition",
+                    f"status {code} answers a recall (13), a revocation or an update, and none"
+                    f" is open for {reporter}",
                 )
             return
-        if self.recalled:
-            raise RuleViolation(
-                "status_not_allowed", "the document was recalled; only 15 or 16 may follow"
-            )
         if code == "02" and not description.strip():
             raise RuleViolation(
                 "missing_field", "description: a rejection (02) must give the reason"
@@ -290,6 +321,25 @@ class Document(MessageAggregate):
             after = "nothing yet" if current is None else current
             raise RuleViolation(
                 "illegal_transition", f"status {code} cannot follow {after} for {reporter}"
+            )
+
+    def _check_recall(self, reporter: str) -> None:
+        if reporter != self.sender:
+            raise RuleViolation(
+                "status_not_allowed",
+                f"status 13 may only come from the sender {self.sender}, not {reporter}",
+            )
+        if self.revoked_by or self.replaced_by:
+            raise RuleViolation(
+                "illegal_transition",
+                f"status 13: document {self.document_id} was already revoked or replaced",
+            )
+        open_for = [r for r in self.recipients if r not in self.withdrawn]
+        if not open_for:
+            raise RuleViolation("illegal_transition", "status 13: the document is already recalled")
+        if any(self.awaiting.get(r) == "recall" for r in open_for):
+            raise RuleViolation(
+                "illegal_transition", "status 13: a recall is already awaiting answers (15/16)"
             )
 
     @event(StatusReported)
@@ -305,13 +355,19 @@ class Document(MessageAggregate):
     ) -> None:
         self._took(message_id)
         if status_code == "13":
-            self.recall_pending = {r for r in self.recipients}
-        elif status_code in {"15", "16"}:
-            self.recall_pending.discard(reporter)
-            if status_code == "15":
-                self.recalled = True
+            self._ask_all("recall")
+        elif status_code in ANSWER_CODES:
+            request = self.awaiting.pop(reporter, "")
+            if status_code == "15" and request in WITHDRAWING_REQUESTS:
+                self.withdrawn.add(reporter)
         else:
             self.statuses[reporter] = status_code
+
+    def _ask_all(self, request: str) -> None:
+        """Every recipient whose copy is still live owes an answer (15/16) to `request`."""
+        for recipient in self.recipients:
+            if recipient not in self.withdrawn:
+                self.awaiting[recipient] = request
 
     # -- revoke / update / replace -------------------------------------------------------
 
@@ -368,6 +424,7 @@ class Document(MessageAggregate):
     ) -> None:
         self._took(message_id)
         self.revoked_by = by_document_id
+        self._ask_all("revoke")
 
     @event(Updated)
     def _updated(
@@ -375,6 +432,7 @@ class Document(MessageAggregate):
     ) -> None:
         self._took(message_id)
         self.updated_by.append(by_document_id)
+        self._ask_all("update")
 
     @event(Replaced)
     def _replaced(
@@ -382,3 +440,44 @@ class Document(MessageAggregate):
     ) -> None:
         self._took(message_id)
         self.replaced_by = by_document_id
+
+
+# -- chains -------------------------------------------------------------------------------
+
+_RELATIONS = {REVOKE: "revoked", UPDATE: "updated", REPLACE: "replaced"}
+MAX_CHAIN = 1000
+
+
+def document_chain(
+    load: Callable[[str], Document | None], document_id: str
+) -> list[dict[str, str]]:
+    """The revoke/update/replace chain `document_id` belongs to, oldest first: each link is
+    {"document_id", "relation", "of"}, where relation says what the link did to `of`
+    ("" for the original). Walks back through `refers_to`, then forward through every
+    later document, using only the ledger (`load` returns None for unknown ids). Bounded, so
+    a corrupt ledger cannot loop it."""
+    start = load(document_id)
+    if start is None:
+        return []
+    root = start
+    for _ in range(MAX_CHAIN):
+        if root.business_type == NEW or not root.refers_to:
+            break
+        earlier = load(root.refers_to)
+        if earlier is None:
+            break
+        root = earlier
+    links = [{"document_id": root.document_id, "relation": "", "of": ""}]
+    frontier = [root]
+    seen = {root.document_id}
+    while frontier and len(links) < MAX_CHAIN:
+        current = frontier.pop(0)
+        later = [*current.updated_by, current.replaced_by, current.revoked_by]
+        for later_id in [d for d in later if d and d not in seen]:
+            seen.add(later_id)
+            document = load(later_id)
+            relation = _RELATIONS.get(document.business_type, "") if document else ""
+            links.append({"document_id": later_id, "relation": relation, "of": current.document_id})
+            if document is not None:
+                frontier.append(document)
+    return links

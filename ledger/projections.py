@@ -271,7 +271,14 @@ def _status(position: int, e: Any) -> Statements:
         )
     ]
     if e.status_code == "15":
-        out.append(("UPDATE {documents} SET state='recalled' WHERE aggregate_id=?", (document,)))
+        # Only an answer to a recall recalls; a 15 may also agree to an update.
+        out.append(
+            (
+                "UPDATE {documents} SET state='recalled' WHERE aggregate_id=?"
+                " AND state='recall_requested'",
+                (document,),
+            )
+        )
     return out
 
 

@@ -19,19 +19,21 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from adapters.crypto import Signer, verify_raw
+from adapters.document.attachments import AttachmentProblem, AttachmentStore
 from adapters.document.mailbox import Mailbox, SentRow
 from adapters.envelope import (
     EnvelopeError,
     attachment_digests,
     open_receipt,
     open_routed,
+    parse_document,
     seal,
 )
 from adapters.nats.jetstream import pull_loop
 from adapters.pb.truc.v1 import document_pb2, envelope_pb2
 from hub import subjects
 from hub.errors import MalformedMessage
-from hub.model import AttachmentDigest, Kind
+from hub.model import AttachmentDigest, Kind, Opened
 from hub.ports import Clock
 from ledger.errors import LedgerError
 from ledger.leaf import decode_leaf
@@ -87,6 +89,7 @@ class DocumentGateway:
         self._tasks: list[asyncio.Task[None]] = []
         self._waiters: dict[str, list[asyncio.Future[envelope_pb2.Receipt]]] = {}
         self.arrivals = asyncio.Condition()
+        self.attachments = AttachmentStore(self._js, member)
 
     @property
     def key_id(self) -> str:
@@ -296,6 +299,8 @@ class DocumentGateway:
                 await msg.term()
                 continue
             header = verified.opened.header
+            if header.kind is Kind.DOCUMENT and self.mailbox.received(header.message_id) is None:
+                await self._check_stored_attachments(verified.opened)
             stored |= self.mailbox.store_received(
                 message_id=header.message_id,
                 kind=header.kind.value,
@@ -309,6 +314,35 @@ class DocumentGateway:
         if stored:
             async with self.arrivals:
                 self.arrivals.notify_all()
+
+    async def _check_stored_attachments(self, opened: Opened) -> None:
+        """Read every stored attachment of an arriving document back from the sender's
+        bucket and check it against the digest the sender signed (chunk by chunk, keeping
+        nothing). A missing or altered object is recorded against the message, shown with
+        the inbox item, and its download refused; the document itself, whose signature
+        verified, is still delivered."""
+        header = opened.header
+        try:
+            document = parse_document(opened)
+        except MalformedMessage:
+            return
+        for i, attachment in enumerate(document.attachments):
+            if not attachment.object_name or i >= len(header.attachments):
+                continue
+            try:
+                await self.attachments.check(
+                    header.sender, attachment.object_name, header.attachments[i]
+                )
+            except AttachmentProblem as problem:
+                log.error(
+                    "%s: attachment %d of message %s: %s",
+                    self.member,
+                    i,
+                    header.message_id,
+                    problem,
+                    extra={"message_id": header.message_id, "member": self.member},
+                )
+                self.mailbox.record_attachment_problem(header.message_id, i, str(problem))
 
     async def _on_receipts(self, msgs: list[Msg]) -> None:
         for msg in msgs:

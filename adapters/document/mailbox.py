@@ -42,6 +42,19 @@ CREATE TABLE IF NOT EXISTS sent (
     reject_reason TEXT
 );
 CREATE INDEX IF NOT EXISTS sent_document ON sent(document_id);
+CREATE TABLE IF NOT EXISTS uploads (
+    object_name TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 BLOB NOT NULL,
+    created_at_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS attachment_problems (
+    message_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    problem TEXT NOT NULL,
+    PRIMARY KEY (message_id, idx)
+);
 CREATE TABLE IF NOT EXISTS deliveries (
     message_id TEXT NOT NULL,
     recipient TEXT NOT NULL,
@@ -199,6 +212,50 @@ class Mailbox:
                 "SELECT * FROM sent WHERE message_id = ?", (message_id,)
             ).fetchone()
         return _sent_row(row) if row else None
+
+    # -- attachments ------------------------------------------------------------------------
+
+    def store_upload(
+        self, *, object_name: str, name: str, size: int, sha256: bytes, created_at_ms: int
+    ) -> None:
+        """An object this adapter wrote to its member's bucket (and the digest it computed)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO uploads VALUES (?,?,?,?,?)",
+                (object_name, name, size, sha256, created_at_ms),
+            )
+
+    def upload(self, object_name: str) -> tuple[str, int, bytes] | None:
+        """(name, size, SHA-256) of an object this adapter stored, None when it did not."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT name, size, sha256 FROM uploads WHERE object_name = ?", (object_name,)
+            ).fetchone()
+        return (str(row[0]), int(row[1]), bytes(row[2])) if row else None
+
+    def record_attachment_problem(self, message_id: str, index: int, problem: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO attachment_problems VALUES (?,?,?)",
+                (message_id, index, problem),
+            )
+
+    def attachment_problems(self, message_id: str) -> dict[int, str]:
+        """Stored attachments of a received message that failed the check on arrival."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT idx, problem FROM attachment_problems WHERE message_id = ? ORDER BY idx",
+                (message_id,),
+            ).fetchall()
+        return {int(r[0]): str(r[1]) for r in rows}
+
+    def sent_documents(self) -> list[SentRow]:
+        """Every document (not status or delivery) this member sent, newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM sent WHERE kind = 'document' ORDER BY created_at_ms DESC"
+            ).fetchall()
+        return [_sent_row(r) for r in rows]
 
     def sent_for(self, document_id: str) -> list[SentRow]:
         with self._lock:

@@ -13,9 +13,11 @@ from collections.abc import AsyncIterator
 
 import grpc
 
+from adapters.document.attachments import CHUNK_SIZE, AttachmentProblem
 from adapters.document.gateway import DocumentGateway, ProofError
 from adapters.document.mailbox import InboxRow
-from adapters.document.validation import validate_document
+from adapters.document.validation import ATTACHMENT_NAME_MAX, validate_document
+from adapters.edxml import EdxmlError, parse_edxml, write_edxml
 from adapters.envelope import (
     STATUS_CODES,
     attachment_digests,
@@ -26,7 +28,7 @@ from adapters.envelope import (
 )
 from adapters.pb.truc.v1 import document_pb2, envelope_pb2, exchange_pb2, exchange_pb2_grpc
 from hub.errors import MalformedMessage
-from hub.model import Kind
+from hub.model import AttachmentDigest, Kind
 from ledger.agency import is_valid_code
 
 RECEIPT_TIMEOUT = 15.0
@@ -84,30 +86,223 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
         self, request: exchange_pb2.SendDocumentRequest, context: grpc.aio.ServicerContext
     ) -> exchange_pb2.SendDocumentResponse:
         await self._authorize(context)
-        recipients = list(request.recipients)
+        return await self._send_document(
+            context,
+            recipients=list(request.recipients),
+            document=request.document,
+            document_id=request.document_id,
+            message_id=request.message_id,
+            wait_for_receipt=request.wait_for_receipt,
+        )
+
+    async def SendEdxml(
+        self, request: exchange_pb2.SendEdxmlRequest, context: grpc.aio.ServicerContext
+    ) -> exchange_pb2.SendDocumentResponse:
+        """An edXML package: parsed defensively, then sent like SendDocument. The sender is
+        this adapter's member (From/OrganId must say so), the recipients are the To organs,
+        and a revoke/update/replace names the earlier document by its edXML DocumentId,
+        which must be one this member sent."""
+        await self._authorize(context)
+        member = self._gateway.member
+        try:
+            package = parse_edxml(request.edxml)
+            document = package.document
+            if document.from_organ.organ_id != member:
+                raise EdxmlError(
+                    "MessageHeader/From/OrganId",
+                    f"{document.from_organ.organ_id or 'empty'} is not this adapter's member"
+                    f" {member}",
+                )
+            if document.business_type != document_pb2.BUSINESS_TYPE_NEW:
+                document.refers_to = self._sent_with_edxml_id(package.refers_to_edxml_id)
+        except MalformedMessage as error:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+            raise AssertionError("unreachable") from error
+        return await self._send_document(
+            context,
+            recipients=list(package.recipients),
+            document=document,
+            document_id=request.document_id,
+            message_id=request.message_id,
+            wait_for_receipt=request.wait_for_receipt,
+        )
+
+    def _sent_with_edxml_id(self, edxml_id: str) -> str:
+        """The Truc id of the document this member sent with edXML DocumentId `edxml_id`."""
+        field = "TraceHeaderList/Bussiness/DocumentId"
+        if not edxml_id:
+            raise EdxmlError(field, "required for a revoke, update or replace")
+        for row in self._gateway.mailbox.sent_documents():
+            if document_pb2.Document.FromString(row.payload).edxml_document_id == edxml_id:
+                return row.document_id
+        raise EdxmlError(field, f"this member never sent a document {edxml_id}")
+
+    async def GetEdxml(
+        self, request: exchange_pb2.GetDocumentRequest, context: grpc.aio.ServicerContext
+    ) -> exchange_pb2.EdxmlPackage:
+        await self._authorize(context)
+        record = self._record(request.document_id)
+        if record is None:
+            await context.abort(
+                grpc.StatusCode.NOT_FOUND,
+                f"document_id: {request.document_id} was neither sent nor received here",
+            )
+            raise AssertionError("unreachable")
+        try:
+            edxml = write_edxml(record.document)
+        except MalformedMessage as error:
+            await context.abort(grpc.StatusCode.DATA_LOSS, str(error))
+            raise AssertionError("unreachable") from error
+        return exchange_pb2.EdxmlPackage(document_id=request.document_id, edxml=edxml)
+
+    def _resolve_stored(self, document: document_pb2.Document) -> None:
+        """Stored attachments must be objects this adapter uploaded; their size and SHA-256
+        come from the adapter's own record of the upload, never from the caller."""
+        for i, attachment in enumerate(document.attachments):
+            if not attachment.object_name:
+                continue
+            upload = self._gateway.mailbox.upload(attachment.object_name)
+            if upload is None:
+                raise MalformedMessage(
+                    f"attachments[{i}].object_name",
+                    f"{attachment.object_name} was not uploaded to this adapter",
+                )
+            _, size, sha256 = upload
+            if (attachment.size and attachment.size != size) or (
+                attachment.sha256 and attachment.sha256 != sha256
+            ):
+                raise MalformedMessage(
+                    f"attachments[{i}]", "size or sha256 differs from what was uploaded"
+                )
+            attachment.size, attachment.sha256 = size, sha256
+
+    async def UploadAttachment(
+        self,
+        request_iterator: AsyncIterator[exchange_pb2.AttachmentChunk],
+        context: grpc.aio.ServicerContext,
+    ) -> exchange_pb2.StoredAttachment:
+        """Stream a file into this member's bucket; nothing is held but the current chunk."""
+        await self._authorize(context)
+        first: list[exchange_pb2.AttachmentChunk] = []
+
+        async def data() -> AsyncIterator[bytes]:
+            async for chunk in request_iterator:
+                if not first:
+                    first.append(chunk)
+                    if not chunk.name or len(chunk.name) > ATTACHMENT_NAME_MAX:
+                        raise MalformedMessage(
+                            "name", f"the first chunk names the file (1 to {ATTACHMENT_NAME_MAX})"
+                        )
+                if chunk.data:
+                    yield chunk.data
+
+        try:
+            stored = await self._gateway.attachments.put(data())
+        except MalformedMessage as error:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+            raise AssertionError("unreachable") from error
+        except AttachmentProblem as problem:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"data: {problem}")
+            raise AssertionError("unreachable") from problem
+        except Exception as error:  # NATS unreachable or JetStream refused
+            await context.abort(
+                grpc.StatusCode.UNAVAILABLE, f"the attachment store did not take it: {error}"
+            )
+            raise AssertionError("unreachable") from error
+        if not first:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "name: no chunk was sent")
+        self._gateway.mailbox.store_upload(
+            object_name=stored.object_name,
+            name=first[0].name,
+            size=stored.size,
+            sha256=stored.sha256,
+            created_at_ms=self._gateway._clock.now_ms(),
+        )
+        return exchange_pb2.StoredAttachment(
+            object_name=stored.object_name, size=stored.size, sha256=stored.sha256
+        )
+
+    async def DownloadAttachment(
+        self,
+        request: exchange_pb2.DownloadAttachmentRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[exchange_pb2.AttachmentChunk]:
+        """Stream one attachment, checked against the signed digest as it goes."""
+        await self._authorize(context)
+        record = self._record(request.document_id)
+        if record is None:
+            await context.abort(
+                grpc.StatusCode.NOT_FOUND,
+                f"document_id: {request.document_id} was neither sent nor received here",
+            )
+            return
+        if request.index >= len(record.document.attachments):
+            await context.abort(
+                grpc.StatusCode.NOT_FOUND,
+                f"index: document {request.document_id} has"
+                f" {len(record.document.attachments)} attachment(s)",
+            )
+            return
+        attachment = record.document.attachments[request.index]
+        head = exchange_pb2.AttachmentChunk(
+            name=attachment.name,
+            content_type=attachment.content_type,
+            description=attachment.description,
+        )
+        if not attachment.object_name:
+            content = attachment.content
+            for start in range(0, max(len(content), 1), CHUNK_SIZE):
+                head.data = content[start : start + CHUNK_SIZE]
+                yield head
+                head = exchange_pb2.AttachmentChunk()
+            return
+        expected = AttachmentDigest(attachment.name, attachment.sha256, attachment.size)
+        chunks = self._gateway.attachments.verified(record.sender, attachment.object_name, expected)
+        try:
+            async for data in chunks:
+                head.data = data
+                yield head
+                head = exchange_pb2.AttachmentChunk()
+        except AttachmentProblem as problem:
+            await context.abort(grpc.StatusCode.DATA_LOSS, f"index {request.index}: {problem}")
+            return
+        if head.name:  # an empty object: still tell its name
+            yield head
+
+    async def _send_document(
+        self,
+        context: grpc.aio.ServicerContext,
+        *,
+        recipients: list[str],
+        document: document_pb2.Document,
+        document_id: str,
+        message_id: str,
+        wait_for_receipt: bool,
+    ) -> exchange_pb2.SendDocumentResponse:
         try:
             _check_recipients(recipients, self._gateway.member)
-            validate_document(request.document)
-            if request.document_id and not _is_uuid(request.document_id):
+            self._resolve_stored(document)
+            validate_document(document)
+            if document_id and not _is_uuid(document_id):
                 raise MalformedMessage("document_id", "must be a lowercase UUID")
-            if request.message_id and not _is_uuid(request.message_id):
+            if message_id and not _is_uuid(message_id):
                 raise MalformedMessage("message_id", "must be a lowercase UUID")
         except MalformedMessage as error:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
-        document_id = request.document_id or str(uuid.uuid4())
-        payload = request.document.SerializeToString(deterministic=True)
-        attachments = attachment_digests(request.document)
+        document_id = document_id or str(uuid.uuid4())
+        payload = document.SerializeToString(deterministic=True)
+        attachments = attachment_digests(document)
         message_id = await self._send(
             context,
             kind=Kind.DOCUMENT,
             recipients=recipients,
             document_id=document_id,
             payload=payload,
-            message_id=request.message_id or None,
+            message_id=message_id or None,
             attachments=attachments,
         )
         position, recorded = 0, False
-        if request.wait_for_receipt:
+        if wait_for_receipt:
             position = await self._await_receipt(context, message_id)
             recorded = True
         return exchange_pb2.SendDocumentResponse(
@@ -132,6 +327,9 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
                 "description: a rejection (02) must give the reason",
             )
         counterparts = self._counterparts(request.document_id, request.status_code)
+        wrong_side = self._wrong_side(request.document_id, request.status_code)
+        if not counterparts and wrong_side:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, wrong_side)
         if not counterparts:
             await context.abort(
                 grpc.StatusCode.NOT_FOUND,
@@ -172,6 +370,25 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
                 return [item.sender]
         return []
 
+    def _wrong_side(self, document_id: str, status_code: str) -> str:
+        """Why this member may not report `status_code` on a document it does know."""
+        mailbox = self._gateway.mailbox
+        if status_code == "13" and any(
+            i.kind == Kind.DOCUMENT.value for i in mailbox.received_for(document_id)
+        ):
+            return (
+                "status_code: 13 (recall) may only come from the document's sender"
+                " (status_not_allowed)"
+            )
+        if status_code != "13" and any(
+            r.kind == Kind.DOCUMENT.value for r in mailbox.sent_for(document_id)
+        ):
+            return (
+                f"status_code: {status_code} comes from a recipient; the sender may only"
+                " recall (13) (status_not_allowed)"
+            )
+        return ""
+
     async def Inbox(
         self, request: exchange_pb2.InboxRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[exchange_pb2.InboxItem]:
@@ -184,7 +401,7 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
             )
             for row in rows:
                 last = row.delivery_id
-                yield _inbox_item(row)
+                yield _inbox_item(row, gateway.mailbox.attachment_problems(row.message_id))
             if not request.follow:
                 return
             async with gateway.arrivals:
@@ -207,9 +424,20 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
         self, request: exchange_pb2.GetDocumentRequest, context: grpc.aio.ServicerContext
     ) -> exchange_pb2.DocumentRecord:
         await self._authorize(context)
+        record = self._record(request.document_id)
+        if record is None:
+            await context.abort(
+                grpc.StatusCode.NOT_FOUND,
+                f"document_id: {request.document_id} was neither sent nor received here",
+            )
+            raise AssertionError("unreachable")
+        return record
+
+    def _record(self, document_id: str) -> exchange_pb2.DocumentRecord | None:
+        """A document as this member's mailbox knows it, None when it never saw it."""
         mailbox = self._gateway.mailbox
-        record = exchange_pb2.DocumentRecord(document_id=request.document_id)
-        for sent in mailbox.sent_for(request.document_id):
+        record = exchange_pb2.DocumentRecord(document_id=document_id)
+        for sent in mailbox.sent_for(document_id):
             if sent.kind == Kind.DOCUMENT.value:
                 record.direction = "sent"
                 record.sender = self._gateway.member
@@ -218,7 +446,7 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
             elif sent.kind == Kind.STATUS.value:
                 status = document_pb2.StatusUpdate.FromString(sent.payload)
                 record.statuses.append(_status_record(self._gateway.member, status))
-        for item in mailbox.received_for(request.document_id):
+        for item in mailbox.received_for(document_id):
             opened = open_envelope(_envelope_of(item))
             if item.kind == Kind.DOCUMENT.value:
                 record.direction = "received"
@@ -228,10 +456,7 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
             elif item.kind == Kind.STATUS.value:
                 record.statuses.append(_status_record(item.sender, parse_status(opened)))
         if not record.direction:
-            await context.abort(
-                grpc.StatusCode.NOT_FOUND,
-                f"document_id: {request.document_id} was neither sent nor received here",
-            )
+            return None
         record.statuses.sort(key=lambda s: s.timestamp_ms)
         return record
 
@@ -333,7 +558,7 @@ def _status_record(member: str, status: document_pb2.StatusUpdate) -> exchange_p
     )
 
 
-def _inbox_item(row: InboxRow) -> exchange_pb2.InboxItem:
+def _inbox_item(row: InboxRow, problems: dict[int, str] | None = None) -> exchange_pb2.InboxItem:
     item = exchange_pb2.InboxItem(
         delivery_id=row.delivery_id,
         message_id=row.message_id,
@@ -344,6 +569,9 @@ def _inbox_item(row: InboxRow) -> exchange_pb2.InboxItem:
         received_at_ms=row.received_at_ms,
         acknowledged=row.acknowledged,
         routed_envelope=row.routed,
+    )
+    item.attachment_problems.extend(
+        f"attachments[{i}]: {problem}" for i, problem in sorted((problems or {}).items())
     )
     opened = open_envelope(_envelope_of(row))
     if row.kind == Kind.DOCUMENT.value:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from adapters.document import attachments
 from hub import subjects
 from ledger.agency import to_token
 
@@ -35,8 +37,10 @@ def adapter_inbox_prefix(member: str) -> str:
     return f"_INBOX_{to_token(member)}"
 
 
-def adapter_permissions(member: str) -> dict[str, object]:
-    """What one member's adapter may do on NATS, and nothing more."""
+def adapter_permissions(member: str, members: Sequence[str] = ()) -> dict[str, object]:
+    """What one member's adapter may do on NATS, and nothing more. Attachments: it writes
+    only its own bucket's subjects, and reads messages (no consumers, no purge, no delete)
+    from the buckets of `members`, the senders whose attachments it may receive."""
     stream = subjects.OUT_STREAM
     consumers = [subjects.delivery_consumer(member), subjects.receipt_consumer(member)]
     publish = [subjects.inbound(member), subjects.proof_requests(member)]
@@ -46,6 +50,11 @@ def adapter_permissions(member: str) -> dict[str, object]:
             f"$JS.API.CONSUMER.INFO.{stream}.{consumer}",
             f"$JS.ACK.{stream}.{consumer}.>",
         ]
+    publish.append(attachments.bucket_subjects(member))
+    publish += [
+        f"$JS.API.STREAM.MSG.GET.{attachments.stream_name(sender)}"
+        for sender in dict.fromkeys([member, *members])
+    ]
     return {
         "publish": {"allow": publish},
         "subscribe": {"allow": [f"{adapter_inbox_prefix(member)}.>"]},
@@ -74,7 +83,7 @@ def authorization_block(hub: NatsCredentials, adapters: dict[str, NatsCredential
             {
                 "user": credentials.user,
                 "password": credentials.password,
-                "permissions": adapter_permissions(member),
+                "permissions": adapter_permissions(member, list(adapters)),
             }
         )
     return "authorization " + json.dumps({"users": users}, indent=2) + "\n"

@@ -153,8 +153,10 @@ def send(
     ] = False,
     data_dir: DataDir = DEFAULT_DATA_DIR,
 ) -> None:
-    """Send a document; prints the new document id alone on stdout."""
+    """Send a document; prints the new document id alone on stdout. Files over 1 MiB are
+    streamed into the JetStream object store and travel as signed references."""
     from adapters.pb.truc.v1 import document_pb2, exchange_pb2
+    from hub.cli.documents import attachment_for
 
     with clean_errors():
         stub = _document_stub(data_dir, sender)
@@ -168,11 +170,7 @@ def send(
             to_organs=[document_pb2.Organization(organ_id=r) for r in recipients],
         )
         for path in attach or []:
-            document.attachments.append(
-                document_pb2.Attachment(
-                    name=path.name, content=path.read_bytes(), content_type=_content_type(path)
-                )
-            )
+            document.attachments.append(attachment_for(stub, path, _content_type(path)))
         response = stub.SendDocument(
             exchange_pb2.SendDocumentRequest(
                 recipients=recipients, document=document, wait_for_receipt=not no_wait
@@ -281,6 +279,8 @@ def _inbox_dict(item: Any) -> dict[str, Any]:
     if body == "document":
         row["subject"] = item.document.subject
         row["attachments"] = [a.name for a in item.document.attachments]
+        if item.attachment_problems:
+            row["attachment_problems"] = list(item.attachment_problems)
     elif body == "status":
         row["status_code"] = item.status.status_code
         row["description"] = item.status.description
@@ -339,18 +339,26 @@ def trace(
         Path | None, typer.Option("--config", help="Hub configuration (TOML).")
     ] = None,
 ) -> None:
-    """Every recorded event of a document, in order, with ledger positions and times."""
+    """Every recorded event of a document, in order, with ledger positions and times, and
+    the revoke/update/replace chain it belongs to."""
+    from hub.cli.documents import deadline_view, format_chain, format_deadline, loader
+    from ledger.document import document_chain
+
     with clean_errors():
         ledger = open_ledger(data_dir, config)
         try:
             entries = ledger.trace(document_id)
+            chain = document_chain(loader(ledger), document_id)
         finally:
             ledger.close()
+    deadline = deadline_view(entries, datetime.now(UTC))
     if as_json:
         print(
             json.dumps(
                 {
                     "document_id": document_id,
+                    "chain": chain,
+                    "deadline": deadline,
                     "events": [
                         {
                             "position": e.position,
@@ -381,6 +389,7 @@ def trace(
                 else ""
             )
             or (f"took message {f['delivered_message_id']}" if "delivered_message_id" in f else "")
+            or (f"by document {f['by_document_id']}" if "by_document_id" in f else "")
             or f.get("message_id", "")
         )
         table.add_row(
@@ -391,6 +400,10 @@ def trace(
             detail,
         )
     out.print(table)
+    if len(chain) > 1:
+        out.print("chain: " + format_chain(chain, document_id), markup=False)
+    if deadline is not None:
+        out.print(format_deadline(deadline), markup=False)
 
 
 # -- certs ------------------------------------------------------------------------------------
@@ -510,6 +523,8 @@ def bench(
 import hub.cli.audit  # noqa: E402
 import hub.cli.ledger_cmds  # noqa: E402,F401
 from hub.cli.apps import audit_app, ledger_app  # noqa: E402
+from hub.cli.documents import attachment_app, stats_command  # noqa: E402
+from hub.cli.edxml import edxml_app  # noqa: E402
 from hub.cli.keys import keys_app  # noqa: E402
 from hub.cli.ops import status_command, streams_app  # noqa: E402
 from hub.cli.witness import witness_command  # noqa: E402
@@ -520,6 +535,9 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(ledger_app, name="ledger")
 app.command("status")(status_command)
 app.add_typer(streams_app, name="streams")
+app.add_typer(edxml_app, name="edxml")
+app.command("stats")(stats_command)
+app.add_typer(attachment_app, name="attachment")
 
 
 # -- helpers ----------------------------------------------------------------------------------

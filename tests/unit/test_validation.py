@@ -139,7 +139,6 @@ def test_limits_count_characters_not_utf8_bytes() -> None:
         ("signer_info.position", lambda d, v: setattr(d.signer_info, "position", v)),
         ("signer_info.competence", lambda d, v: setattr(d.signer_info, "competence", v)),
         ("code.code_notation", lambda d, v: setattr(d.code, "code_notation", v)),
-        ("code.code_number", lambda d, v: setattr(d.code, "code_number", v)),
         ("document_type.type_name", lambda d, v: setattr(d.document_type, "type_name", v)),
     ],
 )
@@ -295,3 +294,113 @@ def test_a_duplicate_recipient_organ_is_refused_naming_its_position() -> None:
 def test_a_recipient_organ_must_carry_an_agency_code() -> None:
     error = _refusal(_with(lambda d: d.to_organs.append(pb.Organization(organ_id="not a code"))))
     assert error.field == "to_organs[2].organ_id"
+
+
+# -- every other MessageHeader field ------------------------------------------------------
+
+
+def _set(path: str, value: object) -> Mutation:
+    def mutate(d: pb.Document) -> None:
+        target: object = d
+        *parents, last = path.split(".")
+        for name in parents:
+            target = getattr(target, name)
+        setattr(target, last, value)
+
+    return mutate
+
+
+BAD_FIELDS = [
+    # (mutation, field the error must name, words of the reason)
+    (_set("from_organ.organ_add", "x" * 501), "from_organ.organ_add", "at most 500"),
+    (
+        _set("from_organ.organization_in_charge", "x" * 501),
+        "from_organ.organization_in_charge",
+        "500",
+    ),
+    (_set("from_organ.email", "vanthu-at-chinhphu.vn"), "from_organ.email", "not an e-mail"),
+    (_set("from_organ.telephone", "080-4x"), "from_organ.telephone", "digits"),
+    (_set("from_organ.fax", "9" * 31), "from_organ.fax", "30 characters"),
+    (_set("from_organ.website", "w" * 255), "from_organ.website", "at most 254"),
+    (_set("code.code_number", "78a"), "code.code_number", "digits"),
+    (_set("code.code_number", "1" * 12), "code.code_number", "11 digits"),
+    (_set("promulgation_info.place", "p" * 501), "promulgation_info.place", "500"),
+    (_set("document_type.type", -1), "document_type.type", "negative"),
+    (_set("document_type.type_detail", "t" * 501), "document_type.type_detail", "500"),
+    (_set("due_date", "2026-12-01"), "due_date", "yyyy/MM/dd"),
+    (_set("other_info.promulgation_amount", -3), "other_info.promulgation_amount", "negative"),
+    (_set("other_info.page_amount", -1), "other_info.page_amount", "negative"),
+    (_set("other_info.direction", "d" * 501), "other_info.direction", "500"),
+    (_set("refers_to", "d1"), "refers_to", "UUID"),
+    (
+        lambda d: d.to_organs[0].__setattr__("email", "no-at-sign"),
+        "to_organs[0].email",
+        "e-mail",
+    ),
+    (
+        lambda d: d.response_for.append(pb.ResponseFor(organ_id="nope")),
+        "response_for[0].organ_id",
+        "agency code",
+    ),
+    (
+        lambda d: d.response_for.append(
+            pb.ResponseFor(organ_id=G15, promulgation_date="2018/02/30")
+        ),
+        "response_for[0].promulgation_date",
+        "yyyy/MM/dd",
+    ),
+    (
+        lambda d: d.response_for.append(pb.ResponseFor(organ_id=G15, document_id="7816")),
+        "response_for[0].document_id",
+        "OrganId,yyyy/MM/dd,Number/Notation",
+    ),
+    (
+        lambda d: d.to_places.extend(["Lưu"] * 101),
+        "to_places",
+        "at most 100 entries",
+    ),
+    (
+        lambda d: d.attachments.append(pb.Attachment(name="a.pdf", description="x" * 501)),
+        "attachments[1].description",
+        "500",
+    ),
+    (
+        lambda d: d.edxml_extensions.append(pb.EdxmlExtension(parent="edXML", xml="<a/>" * 20000)),
+        "edxml_extensions[0].xml",
+        "bytes",
+    ),
+]
+
+
+@pytest.mark.parametrize(("mutate", "field", "words"), BAD_FIELDS)
+def test_every_header_field_is_checked_and_named(mutate: Mutation, field: str, words: str) -> None:
+    error = _refusal(_with(mutate))
+    assert error.field == field
+    assert words in error.reason
+
+
+def test_contact_details_and_answers_in_their_usual_forms_pass() -> None:
+    def fill(d: pb.Document) -> None:
+        d.from_organ.email = "vpcp@chinhphu.vn"
+        d.from_organ.telephone = "+84 (24) 3825.8261"
+        d.from_organ.fax = "024-3823-2761"
+        d.due_date = "2026/12/31"
+        d.other_info.promulgation_amount = 10
+        d.response_for.append(
+            pb.ResponseFor(
+                organ_id=G15,
+                code="15/QĐ-BTP",
+                promulgation_date="2026/11/01",
+                document_id="000.00.00.G15,2026/11/01,15/QĐ-BTP",
+            )
+        )
+
+    validate_document(_with(fill))
+
+
+def test_a_new_document_refers_to_nothing() -> None:
+    error = _refusal(
+        _set("refers_to", "6f1c1f9e-3c1b-4f57-9a55-0d7f3b1f2a10")(_valid())
+        or _with(_set("refers_to", "6f1c1f9e-3c1b-4f57-9a55-0d7f3b1f2a10"))
+    )
+    assert error.field == "refers_to" and "only revoke" in error.reason

@@ -105,21 +105,27 @@ class ResponseFor(_message.Message):
     def __init__(self, organ_id: _Optional[str] = ..., code: _Optional[str] = ..., promulgation_date: _Optional[str] = ..., document_id: _Optional[str] = ...) -> None: ...
 
 class Attachment(_message.Message):
-    __slots__ = ("content_id", "name", "description", "content_type", "content")
+    __slots__ = ("content_id", "name", "description", "content_type", "content", "object_name", "size", "sha256")
     CONTENT_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_NAME_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
     content_id: str
     name: str
     description: str
     content_type: str
     content: bytes
-    def __init__(self, content_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., content_type: _Optional[str] = ..., content: _Optional[bytes] = ...) -> None: ...
+    object_name: str
+    size: int
+    sha256: bytes
+    def __init__(self, content_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., content_type: _Optional[str] = ..., content: _Optional[bytes] = ..., object_name: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[bytes] = ...) -> None: ...
 
 class Document(_message.Message):
-    __slots__ = ("from_organ", "to_organs", "code", "promulgation_info", "document_type", "subject", "content", "signer_info", "due_date", "to_places", "other_info", "response_for", "steering_type", "edxml_document_id", "business_type", "refers_to", "attachments")
+    __slots__ = ("from_organ", "to_organs", "code", "promulgation_info", "document_type", "subject", "content", "signer_info", "due_date", "to_places", "other_info", "response_for", "steering_type", "edxml_document_id", "business_type", "refers_to", "attachments", "edxml_extensions")
     FROM_ORGAN_FIELD_NUMBER: _ClassVar[int]
     TO_ORGANS_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
@@ -137,6 +143,7 @@ class Document(_message.Message):
     BUSINESS_TYPE_FIELD_NUMBER: _ClassVar[int]
     REFERS_TO_FIELD_NUMBER: _ClassVar[int]
     ATTACHMENTS_FIELD_NUMBER: _ClassVar[int]
+    EDXML_EXTENSIONS_FIELD_NUMBER: _ClassVar[int]
     from_organ: Organization
     to_organs: _containers.RepeatedCompositeFieldContainer[Organization]
     code: DocumentCode
@@ -154,7 +161,18 @@ class Document(_message.Message):
     business_type: BusinessType
     refers_to: str
     attachments: _containers.RepeatedCompositeFieldContainer[Attachment]
-    def __init__(self, from_organ: _Optional[_Union[Organization, _Mapping]] = ..., to_organs: _Optional[_Iterable[_Union[Organization, _Mapping]]] = ..., code: _Optional[_Union[DocumentCode, _Mapping]] = ..., promulgation_info: _Optional[_Union[PromulgationInfo, _Mapping]] = ..., document_type: _Optional[_Union[DocumentType, _Mapping]] = ..., subject: _Optional[str] = ..., content: _Optional[str] = ..., signer_info: _Optional[_Union[SignerInfo, _Mapping]] = ..., due_date: _Optional[str] = ..., to_places: _Optional[_Iterable[str]] = ..., other_info: _Optional[_Union[OtherInfo, _Mapping]] = ..., response_for: _Optional[_Iterable[_Union[ResponseFor, _Mapping]]] = ..., steering_type: _Optional[int] = ..., edxml_document_id: _Optional[str] = ..., business_type: _Optional[_Union[BusinessType, str]] = ..., refers_to: _Optional[str] = ..., attachments: _Optional[_Iterable[_Union[Attachment, _Mapping]]] = ...) -> None: ...
+    edxml_extensions: _containers.RepeatedCompositeFieldContainer[EdxmlExtension]
+    def __init__(self, from_organ: _Optional[_Union[Organization, _Mapping]] = ..., to_organs: _Optional[_Iterable[_Union[Organization, _Mapping]]] = ..., code: _Optional[_Union[DocumentCode, _Mapping]] = ..., promulgation_info: _Optional[_Union[PromulgationInfo, _Mapping]] = ..., document_type: _Optional[_Union[DocumentType, _Mapping]] = ..., subject: _Optional[str] = ..., content: _Optional[str] = ..., signer_info: _Optional[_Union[SignerInfo, _Mapping]] = ..., due_date: _Optional[str] = ..., to_places: _Optional[_Iterable[str]] = ..., other_info: _Optional[_Union[OtherInfo, _Mapping]] = ..., response_for: _Optional[_Iterable[_Union[ResponseFor, _Mapping]]] = ..., steering_type: _Optional[int] = ..., edxml_document_id: _Optional[str] = ..., business_type: _Optional[_Union[BusinessType, str]] = ..., refers_to: _Optional[str] = ..., attachments: _Optional[_Iterable[_Union[Attachment, _Mapping]]] = ..., edxml_extensions: _Optional[_Iterable[_Union[EdxmlExtension, _Mapping]]] = ...) -> None: ...
+
+class EdxmlExtension(_message.Message):
+    __slots__ = ("parent", "index", "xml")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    XML_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    index: int
+    xml: str
+    def __init__(self, parent: _Optional[str] = ..., index: _Optional[int] = ..., xml: _Optional[str] = ...) -> None: ...
 
 class StaffInfo(_message.Message):
     __slots__ = ("department", "staff", "email", "mobile")

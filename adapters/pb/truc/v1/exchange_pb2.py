@@ -25,39 +25,49 @@ _sym_db = _symbol_database.Default()
 from adapters.pb.truc.v1 import document_pb2 as truc_dot_v1_dot_document__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16truc/v1/exchange.proto\x12\x07truc.v1\x1a\x16truc/v1/document.proto\"\'\n\x11GetReceiptRequest\x12\x12\n\nmessage_id\x18\x01 \x01(\t\"\xba\x01\n\rReceiptRecord\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64ocument_id\x18\x02 \x01(\t\x12\x17\n\x0fledger_position\x18\x03 \x01(\x04\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x04 \x01(\x08\x12\x13\n\x0breject_code\x18\x05 \x01(\t\x12\x15\n\rreject_reason\x18\x06 \x01(\t\x12\x12\n\ntlog_proof\x18\x07 \x01(\t\x12\x15\n\rproof_pending\x18\x08 \x01(\x08\"\x91\x01\n\x13SendDocumentRequest\x12\x12\n\nrecipients\x18\x01 \x03(\t\x12#\n\x08\x64ocument\x18\x02 \x01(\x0b\x32\x11.truc.v1.Document\x12\x18\n\x10wait_for_receipt\x18\x03 \x01(\x08\x12\x13\n\x0b\x64ocument_id\x18\x04 \x01(\t\x12\x12\n\nmessage_id\x18\x05 \x01(\t\"j\n\x14SendDocumentResponse\x12\x13\n\x0b\x64ocument_id\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x17\n\x0fledger_position\x18\x03 \x01(\x04\x12\x10\n\x08recorded\x18\x04 \x01(\x08\"<\n\x0cInboxRequest\x12\x1c\n\x14include_acknowledged\x18\x01 \x01(\x08\x12\x0e\n\x06\x66ollow\x18\x02 \x01(\x08\"\xbf\x02\n\tInboxItem\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\x04\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x13\n\x0b\x64ocument_id\x18\x04 \x01(\t\x12\x0e\n\x06sender\x18\x05 \x01(\t\x12\x17\n\x0fledger_position\x18\x06 \x01(\x04\x12\x16\n\x0ereceived_at_ms\x18\x07 \x01(\x03\x12\x14\n\x0c\x61\x63knowledged\x18\x08 \x01(\x08\x12%\n\x08\x64ocument\x18\n \x01(\x0b\x32\x11.truc.v1.DocumentH\x00\x12\'\n\x06status\x18\x0b \x01(\x0b\x32\x15.truc.v1.StatusUpdateH\x00\x12\x1e\n\x14\x64\x65livered_message_id\x18\x0c \x01(\tH\x00\x12\x17\n\x0frouted_envelope\x18\x14 \x01(\x0c\x42\x06\n\x04\x62ody\"&\n\x0f\x41\x63kInboxRequest\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\x04\"0\n\x10\x41\x63kInboxResponse\x12\x1c\n\x14\x61lready_acknowledged\x18\x01 \x01(\x08\"\x91\x01\n\x13UpdateStatusRequest\x12\x13\n\x0b\x64ocument_id\x18\x01 \x01(\t\x12\x13\n\x0bstatus_code\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12!\n\x05staff\x18\x04 \x01(\x0b\x32\x12.truc.v1.StaffInfo\x12\x18\n\x10wait_for_receipt\x18\x05 \x01(\x08\"U\n\x14UpdateStatusResponse\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x17\n\x0fledger_position\x18\x02 \x01(\x04\x12\x10\n\x08recorded\x18\x03 \x01(\x08\")\n\x12GetDocumentRequest\x12\x13\n\x0b\x64ocument_id\x18\x01 \x01(\t\"c\n\x0cStatusRecord\x12\x13\n\x0b\x66rom_member\x18\x01 \x01(\t\x12\x13\n\x0bstatus_code\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x14\n\x0ctimestamp_ms\x18\x04 \x01(\x03\"\xaa\x01\n\x0e\x44ocumentRecord\x12\x13\n\x0b\x64ocument_id\x18\x01 \x01(\t\x12\x0e\n\x06sender\x18\x02 \x01(\t\x12\x12\n\nrecipients\x18\x03 \x03(\t\x12#\n\x08\x64ocument\x18\x04 \x01(\x0b\x32\x11.truc.v1.Document\x12\'\n\x08statuses\x18\x05 \x03(\x0b\x32\x15.truc.v1.StatusRecord\x12\x11\n\tdirection\x18\x06 \x01(\t2\xaa\x03\n\x10\x44ocumentExchange\x12K\n\x0cSendDocument\x12\x1c.truc.v1.SendDocumentRequest\x1a\x1d.truc.v1.SendDocumentResponse\x12\x34\n\x05Inbox\x12\x15.truc.v1.InboxRequest\x1a\x12.truc.v1.InboxItem0\x01\x12?\n\x08\x41\x63kInbox\x12\x18.truc.v1.AckInboxRequest\x1a\x19.truc.v1.AckInboxResponse\x12K\n\x0cUpdateStatus\x12\x1c.truc.v1.UpdateStatusRequest\x1a\x1d.truc.v1.UpdateStatusResponse\x12\x43\n\x0bGetDocument\x12\x1b.truc.v1.GetDocumentRequest\x1a\x17.truc.v1.DocumentRecord\x12@\n\nGetReceipt\x12\x1a.truc.v1.GetReceiptRequest\x1a\x16.truc.v1.ReceiptRecordb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16truc/v1/exchange.proto\x12\x07truc.v1\x1a\x16truc/v1/document.proto\"X\n\x0f\x41ttachmentChunk\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x04 \x01(\x0c\"E\n\x10StoredAttachment\x12\x13\n\x0bobject_name\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x0e\n\x06sha256\x18\x03 \x01(\x0c\"?\n\x19\x44ownloadAttachmentRequest\x12\x13\n\x0b\x64ocument_id\x18\x01 \x01(\t\x12\r\n\x05index\x18\x02 \x01(\r\"d\n\x10SendEdxmlRequest\x12\r\n\x05\x65\x64xml\x18\x01 \x01(\x0c\x12\x18\n\x10wait_for_receipt\x18\x02 \x01(\x08\x12\x13\n\x0b\x64ocument_id\x18\x03 \x01(\t\x12\x12\n\nmessage_id\x18\x04 \x01(\t\"2\n\x0c\x45\x64xmlPackage\x12\x13\n\x0b\x64ocument_id\x18\x01 \x01(\t\x12\r\n\x05\x65\x64xml\x18\x02 \x01(\x0c\"\'\n\x11GetReceiptRequest\x12\x12\n\nmessage_id\x18\x01 \x01(\t\"\xba\x01\n\rReceiptRecord\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64ocument_id\x18\x02 \x01(\t\x12\x17\n\x0fledger_position\x18\x03 \x01(\x04\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x04 \x01(\x08\x12\x13\n\x0breject_code\x18\x05 \x01(\t\x12\x15\n\rreject_reason\x18\x06 \x01(\t\x12\x12\n\ntlog_proof\x18\x07 \x01(\t\x12\x15\n\rproof_pending\x18\x08 \x01(\x08\"\x91\x01\n\x13SendDocumentRequest\x12\x12\n\nrecipients\x18\x01 \x03(\t\x12#\n\x08\x64ocument\x18\x02 \x01(\x0b\x32\x11.truc.v1.Document\x12\x18\n\x10wait_for_receipt\x18\x03 \x01(\x08\x12\x13\n\x0b\x64ocument_id\x18\x04 \x01(\t\x12\x12\n\nmessage_id\x18\x05 \x01(\t\"j\n\x14SendDocumentResponse\x12\x13\n\x0b\x64ocument_id\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x17\n\x0fledger_position\x18\x03 \x01(\x04\x12\x10\n\x08recorded\x18\x04 \x01(\x08\"<\n\x0cInboxRequest\x12\x1c\n\x14include_acknowledged\x18\x01 \x01(\x08\x12\x0e\n\x06\x66ollow\x18\x02 \x01(\x08\"\xdc\x02\n\tInboxItem\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\x04\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x13\n\x0b\x64ocument_id\x18\x04 \x01(\t\x12\x0e\n\x06sender\x18\x05 \x01(\t\x12\x17\n\x0fledger_position\x18\x06 \x01(\x04\x12\x16\n\x0ereceived_at_ms\x18\x07 \x01(\x03\x12\x14\n\x0c\x61\x63knowledged\x18\x08 \x01(\x08\x12%\n\x08\x64ocument\x18\n \x01(\x0b\x32\x11.truc.v1.DocumentH\x00\x12\'\n\x06status\x18\x0b \x01(\x0b\x32\x15.truc.v1.StatusUpdateH\x00\x12\x1e\n\x14\x64\x65livered_message_id\x18\x0c \x01(\tH\x00\x12\x17\n\x0frouted_envelope\x18\x14 \x01(\x0c\x12\x1b\n\x13\x61ttachment_problems\x18\x15 \x03(\tB\x06\n\x04\x62ody\"&\n\x0f\x41\x63kInboxRequest\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\x04\"0\n\x10\x41\x63kInboxResponse\x12\x1c\n\x14\x61lready_acknowledged\x18\x01 \x01(\x08\"\x91\x01\n\x13UpdateStatusRequest\x12\x13\n\x0b\x64ocument_id\x18\x01 \x01(\t\x12\x13\n\x0bstatus_code\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12!\n\x05staff\x18\x04 \x01(\x0b\x32\x12.truc.v1.StaffInfo\x12\x18\n\x10wait_for_receipt\x18\x05 \x01(\x08\"U\n\x14UpdateStatusResponse\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x17\n\x0fledger_position\x18\x02 \x01(\x04\x12\x10\n\x08recorded\x18\x03 \x01(\x08\")\n\x12GetDocumentRequest\x12\x13\n\x0b\x64ocument_id\x18\x01 \x01(\t\"c\n\x0cStatusRecord\x12\x13\n\x0b\x66rom_member\x18\x01 \x01(\t\x12\x13\n\x0bstatus_code\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x14\n\x0ctimestamp_ms\x18\x04 \x01(\x03\"\xaa\x01\n\x0e\x44ocumentRecord\x12\x13\n\x0b\x64ocument_id\x18\x01 \x01(\t\x12\x0e\n\x06sender\x18\x02 \x01(\t\x12\x12\n\nrecipients\x18\x03 \x03(\t\x12#\n\x08\x64ocument\x18\x04 \x01(\x0b\x32\x11.truc.v1.Document\x12\'\n\x08statuses\x18\x05 \x03(\x0b\x32\x15.truc.v1.StatusRecord\x12\x11\n\tdirection\x18\x06 \x01(\t2\xd2\x05\n\x10\x44ocumentExchange\x12K\n\x0cSendDocument\x12\x1c.truc.v1.SendDocumentRequest\x1a\x1d.truc.v1.SendDocumentResponse\x12\x34\n\x05Inbox\x12\x15.truc.v1.InboxRequest\x1a\x12.truc.v1.InboxItem0\x01\x12?\n\x08\x41\x63kInbox\x12\x18.truc.v1.AckInboxRequest\x1a\x19.truc.v1.AckInboxResponse\x12K\n\x0cUpdateStatus\x12\x1c.truc.v1.UpdateStatusRequest\x1a\x1d.truc.v1.UpdateStatusResponse\x12\x43\n\x0bGetDocument\x12\x1b.truc.v1.GetDocumentRequest\x1a\x17.truc.v1.DocumentRecord\x12@\n\nGetReceipt\x12\x1a.truc.v1.GetReceiptRequest\x1a\x16.truc.v1.ReceiptRecord\x12\x45\n\tSendEdxml\x12\x19.truc.v1.SendEdxmlRequest\x1a\x1d.truc.v1.SendDocumentResponse\x12>\n\x08GetEdxml\x12\x1b.truc.v1.GetDocumentRequest\x1a\x15.truc.v1.EdxmlPackage\x12I\n\x10UploadAttachment\x12\x18.truc.v1.AttachmentChunk\x1a\x19.truc.v1.StoredAttachment(\x01\x12T\n\x12\x44ownloadAttachment\x12\".truc.v1.DownloadAttachmentRequest\x1a\x18.truc.v1.AttachmentChunk0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'truc.v1.exchange_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GETRECEIPTREQUEST']._serialized_start=59
-  _globals['_GETRECEIPTREQUEST']._serialized_end=98
-  _globals['_RECEIPTRECORD']._serialized_start=101
-  _globals['_RECEIPTRECORD']._serialized_end=287
-  _globals['_SENDDOCUMENTREQUEST']._serialized_start=290
-  _globals['_SENDDOCUMENTREQUEST']._serialized_end=435
-  _globals['_SENDDOCUMENTRESPONSE']._serialized_start=437
-  _globals['_SENDDOCUMENTRESPONSE']._serialized_end=543
-  _globals['_INBOXREQUEST']._serialized_start=545
-  _globals['_INBOXREQUEST']._serialized_end=605
-  _globals['_INBOXITEM']._serialized_start=608
-  _globals['_INBOXITEM']._serialized_end=927
-  _globals['_ACKINBOXREQUEST']._serialized_start=929
-  _globals['_ACKINBOXREQUEST']._serialized_end=967
-  _globals['_ACKINBOXRESPONSE']._serialized_start=969
-  _globals['_ACKINBOXRESPONSE']._serialized_end=1017
-  _globals['_UPDATESTATUSREQUEST']._serialized_start=1020
-  _globals['_UPDATESTATUSREQUEST']._serialized_end=1165
-  _globals['_UPDATESTATUSRESPONSE']._serialized_start=1167
-  _globals['_UPDATESTATUSRESPONSE']._serialized_end=1252
-  _globals['_GETDOCUMENTREQUEST']._serialized_start=1254
-  _globals['_GETDOCUMENTREQUEST']._serialized_end=1295
-  _globals['_STATUSRECORD']._serialized_start=1297
-  _globals['_STATUSRECORD']._serialized_end=1396
-  _globals['_DOCUMENTRECORD']._serialized_start=1399
-  _globals['_DOCUMENTRECORD']._serialized_end=1569
-  _globals['_DOCUMENTEXCHANGE']._serialized_start=1572
-  _globals['_DOCUMENTEXCHANGE']._serialized_end=1998
+  _globals['_ATTACHMENTCHUNK']._serialized_start=59
+  _globals['_ATTACHMENTCHUNK']._serialized_end=147
+  _globals['_STOREDATTACHMENT']._serialized_start=149
+  _globals['_STOREDATTACHMENT']._serialized_end=218
+  _globals['_DOWNLOADATTACHMENTREQUEST']._serialized_start=220
+  _globals['_DOWNLOADATTACHMENTREQUEST']._serialized_end=283
+  _globals['_SENDEDXMLREQUEST']._serialized_start=285
+  _globals['_SENDEDXMLREQUEST']._serialized_end=385
+  _globals['_EDXMLPACKAGE']._serialized_start=387
+  _globals['_EDXMLPACKAGE']._serialized_end=437
+  _globals['_GETRECEIPTREQUEST']._serialized_start=439
+  _globals['_GETRECEIPTREQUEST']._serialized_end=478
+  _globals['_RECEIPTRECORD']._serialized_start=481
+  _globals['_RECEIPTRECORD']._serialized_end=667
+  _globals['_SENDDOCUMENTREQUEST']._serialized_start=670
+  _globals['_SENDDOCUMENTREQUEST']._serialized_end=815
+  _globals['_SENDDOCUMENTRESPONSE']._serialized_start=817
+  _globals['_SENDDOCUMENTRESPONSE']._serialized_end=923
+  _globals['_INBOXREQUEST']._serialized_start=925
+  _globals['_INBOXREQUEST']._serialized_end=985
+  _globals['_INBOXITEM']._serialized_start=988
+  _globals['_INBOXITEM']._serialized_end=1336
+  _globals['_ACKINBOXREQUEST']._serialized_start=1338
+  _globals['_ACKINBOXREQUEST']._serialized_end=1376
+  _globals['_ACKINBOXRESPONSE']._serialized_start=1378
+  _globals['_ACKINBOXRESPONSE']._serialized_end=1426
+  _globals['_UPDATESTATUSREQUEST']._serialized_start=1429
+  _globals['_UPDATESTATUSREQUEST']._serialized_end=1574
+  _globals['_UPDATESTATUSRESPONSE']._serialized_start=1576
+  _globals['_UPDATESTATUSRESPONSE']._serialized_end=1661
+  _globals['_GETDOCUMENTREQUEST']._serialized_start=1663
+  _globals['_GETDOCUMENTREQUEST']._serialized_end=1704
+  _globals['_STATUSRECORD']._serialized_start=1706
+  _globals['_STATUSRECORD']._serialized_end=1805
+  _globals['_DOCUMENTRECORD']._serialized_start=1808
+  _globals['_DOCUMENTRECORD']._serialized_end=1978
+  _globals['_DOCUMENTEXCHANGE']._serialized_start=1981
+  _globals['_DOCUMENTEXCHANGE']._serialized_end=2703
 # @@protoc_insertion_point(module_scope)

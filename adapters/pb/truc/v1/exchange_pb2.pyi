@@ -7,6 +7,56 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class AttachmentChunk(_message.Message):
+    __slots__ = ("name", "content_type", "description", "data")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    content_type: str
+    description: str
+    data: bytes
+    def __init__(self, name: _Optional[str] = ..., content_type: _Optional[str] = ..., description: _Optional[str] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class StoredAttachment(_message.Message):
+    __slots__ = ("object_name", "size", "sha256")
+    OBJECT_NAME_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    object_name: str
+    size: int
+    sha256: bytes
+    def __init__(self, object_name: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[bytes] = ...) -> None: ...
+
+class DownloadAttachmentRequest(_message.Message):
+    __slots__ = ("document_id", "index")
+    DOCUMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    document_id: str
+    index: int
+    def __init__(self, document_id: _Optional[str] = ..., index: _Optional[int] = ...) -> None: ...
+
+class SendEdxmlRequest(_message.Message):
+    __slots__ = ("edxml", "wait_for_receipt", "document_id", "message_id")
+    EDXML_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FOR_RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    edxml: bytes
+    wait_for_receipt: bool
+    document_id: str
+    message_id: str
+    def __init__(self, edxml: _Optional[bytes] = ..., wait_for_receipt: _Optional[bool] = ..., document_id: _Optional[str] = ..., message_id: _Optional[str] = ...) -> None: ...
+
+class EdxmlPackage(_message.Message):
+    __slots__ = ("document_id", "edxml")
+    DOCUMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    EDXML_FIELD_NUMBER: _ClassVar[int]
+    document_id: str
+    edxml: bytes
+    def __init__(self, document_id: _Optional[str] = ..., edxml: _Optional[bytes] = ...) -> None: ...
+
 class GetReceiptRequest(_message.Message):
     __slots__ = ("message_id",)
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -68,7 +118,7 @@ class InboxRequest(_message.Message):
     def __init__(self, include_acknowledged: _Optional[bool] = ..., follow: _Optional[bool] = ...) -> None: ...
 
 class InboxItem(_message.Message):
-    __slots__ = ("delivery_id", "message_id", "kind", "document_id", "sender", "ledger_position", "received_at_ms", "acknowledged", "document", "status", "delivered_message_id", "routed_envelope")
+    __slots__ = ("delivery_id", "message_id", "kind", "document_id", "sender", "ledger_position", "received_at_ms", "acknowledged", "document", "status", "delivered_message_id", "routed_envelope", "attachment_problems")
     DELIVERY_ID_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -81,6 +131,7 @@ class InboxItem(_message.Message):
     STATUS_FIELD_NUMBER: _ClassVar[int]
     DELIVERED_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     ROUTED_ENVELOPE_FIELD_NUMBER: _ClassVar[int]
+    ATTACHMENT_PROBLEMS_FIELD_NUMBER: _ClassVar[int]
     delivery_id: int
     message_id: str
     kind: str
@@ -93,7 +144,8 @@ class InboxItem(_message.Message):
     status: _document_pb2.StatusUpdate
     delivered_message_id: str
     routed_envelope: bytes
-    def __init__(self, delivery_id: _Optional[int] = ..., message_id: _Optional[str] = ..., kind: _Optional[str] = ..., document_id: _Optional[str] = ..., sender: _Optional[str] = ..., ledger_position: _Optional[int] = ..., received_at_ms: _Optional[int] = ..., acknowledged: _Optional[bool] = ..., document: _Optional[_Union[_document_pb2.Document, _Mapping]] = ..., status: _Optional[_Union[_document_pb2.StatusUpdate, _Mapping]] = ..., delivered_message_id: _Optional[str] = ..., routed_envelope: _Optional[bytes] = ...) -> None: ...
+    attachment_problems: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, delivery_id: _Optional[int] = ..., message_id: _Optional[str] = ..., kind: _Optional[str] = ..., document_id: _Optional[str] = ..., sender: _Optional[str] = ..., ledger_position: _Optional[int] = ..., received_at_ms: _Optional[int] = ..., acknowledged: _Optional[bool] = ..., document: _Optional[_Union[_document_pb2.Document, _Mapping]] = ..., status: _Optional[_Union[_document_pb2.StatusUpdate, _Mapping]] = ..., delivered_message_id: _Optional[str] = ..., routed_envelope: _Optional[bytes] = ..., attachment_problems: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class AckInboxRequest(_message.Message):
     __slots__ = ("delivery_id",)

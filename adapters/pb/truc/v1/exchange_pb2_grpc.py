@@ -64,6 +64,26 @@ class DocumentExchangeStub:
                 request_serializer=truc_dot_v1_dot_exchange__pb2.GetReceiptRequest.SerializeToString,
                 response_deserializer=truc_dot_v1_dot_exchange__pb2.ReceiptRecord.FromString,
                 _registered_method=True)
+        self.SendEdxml = channel.unary_unary(
+                '/truc.v1.DocumentExchange/SendEdxml',
+                request_serializer=truc_dot_v1_dot_exchange__pb2.SendEdxmlRequest.SerializeToString,
+                response_deserializer=truc_dot_v1_dot_exchange__pb2.SendDocumentResponse.FromString,
+                _registered_method=True)
+        self.GetEdxml = channel.unary_unary(
+                '/truc.v1.DocumentExchange/GetEdxml',
+                request_serializer=truc_dot_v1_dot_exchange__pb2.GetDocumentRequest.SerializeToString,
+                response_deserializer=truc_dot_v1_dot_exchange__pb2.EdxmlPackage.FromString,
+                _registered_method=True)
+        self.UploadAttachment = channel.stream_unary(
+                '/truc.v1.DocumentExchange/UploadAttachment',
+                request_serializer=truc_dot_v1_dot_exchange__pb2.AttachmentChunk.SerializeToString,
+                response_deserializer=truc_dot_v1_dot_exchange__pb2.StoredAttachment.FromString,
+                _registered_method=True)
+        self.DownloadAttachment = channel.unary_stream(
+                '/truc.v1.DocumentExchange/DownloadAttachment',
+                request_serializer=truc_dot_v1_dot_exchange__pb2.DownloadAttachmentRequest.SerializeToString,
+                response_deserializer=truc_dot_v1_dot_exchange__pb2.AttachmentChunk.FromString,
+                _registered_method=True)
 
 
 class DocumentExchangeServicer:
@@ -115,6 +135,40 @@ class DocumentExchangeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SendEdxml(self, request, context):
+        """Send an edXML package (QCVN 102:2016): parsed (no DTDs, no entities, bounded size),
+        validated like SendDocument, recipients from its To elements, attachments from its
+        AttachmentEncoded part. Elements Truc does not model travel along untouched.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetEdxml(self, request, context):
+        """A document this member sent or received, written back as an edXML package.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UploadAttachment(self, request_iterator, context):
+        """Stream a file into this member's attachment bucket (JetStream object store), chunk by
+        chunk; the first message carries the name. Returns the object to name in an
+        Attachment.object_name of a later SendDocument.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DownloadAttachment(self, request, context):
+        """Stream an attachment of a document this member sent or received, chunk by chunk. The
+        adapter checks the SHA-256 the sender signed as it goes: a stored object that was
+        altered ends the stream with DATA_LOSS instead of its last chunk.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DocumentExchangeServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -147,6 +201,26 @@ def add_DocumentExchangeServicer_to_server(servicer, server):
                     servicer.GetReceipt,
                     request_deserializer=truc_dot_v1_dot_exchange__pb2.GetReceiptRequest.FromString,
                     response_serializer=truc_dot_v1_dot_exchange__pb2.ReceiptRecord.SerializeToString,
+            ),
+            'SendEdxml': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendEdxml,
+                    request_deserializer=truc_dot_v1_dot_exchange__pb2.SendEdxmlRequest.FromString,
+                    response_serializer=truc_dot_v1_dot_exchange__pb2.SendDocumentResponse.SerializeToString,
+            ),
+            'GetEdxml': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetEdxml,
+                    request_deserializer=truc_dot_v1_dot_exchange__pb2.GetDocumentRequest.FromString,
+                    response_serializer=truc_dot_v1_dot_exchange__pb2.EdxmlPackage.SerializeToString,
+            ),
+            'UploadAttachment': grpc.stream_unary_rpc_method_handler(
+                    servicer.UploadAttachment,
+                    request_deserializer=truc_dot_v1_dot_exchange__pb2.AttachmentChunk.FromString,
+                    response_serializer=truc_dot_v1_dot_exchange__pb2.StoredAttachment.SerializeToString,
+            ),
+            'DownloadAttachment': grpc.unary_stream_rpc_method_handler(
+                    servicer.DownloadAttachment,
+                    request_deserializer=truc_dot_v1_dot_exchange__pb2.DownloadAttachmentRequest.FromString,
+                    response_serializer=truc_dot_v1_dot_exchange__pb2.AttachmentChunk.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -311,6 +385,114 @@ class DocumentExchange:
             '/truc.v1.DocumentExchange/GetReceipt',
             truc_dot_v1_dot_exchange__pb2.GetReceiptRequest.SerializeToString,
             truc_dot_v1_dot_exchange__pb2.ReceiptRecord.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendEdxml(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/truc.v1.DocumentExchange/SendEdxml',
+            truc_dot_v1_dot_exchange__pb2.SendEdxmlRequest.SerializeToString,
+            truc_dot_v1_dot_exchange__pb2.SendDocumentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetEdxml(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/truc.v1.DocumentExchange/GetEdxml',
+            truc_dot_v1_dot_exchange__pb2.GetDocumentRequest.SerializeToString,
+            truc_dot_v1_dot_exchange__pb2.EdxmlPackage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadAttachment(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/truc.v1.DocumentExchange/UploadAttachment',
+            truc_dot_v1_dot_exchange__pb2.AttachmentChunk.SerializeToString,
+            truc_dot_v1_dot_exchange__pb2.StoredAttachment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DownloadAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/truc.v1.DocumentExchange/DownloadAttachment',
+            truc_dot_v1_dot_exchange__pb2.DownloadAttachmentRequest.SerializeToString,
+            truc_dot_v1_dot_exchange__pb2.AttachmentChunk.FromString,
             options,
             channel_credentials,
             insecure,

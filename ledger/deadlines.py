@@ -1,0 +1,141 @@
+"""Document deadlines (edXML DueDate), per recipient, in Vietnamese time.
+
+A recipient has taken a document up once it registered it (03) or reported any later step
+(04 assigned, 05 handling, 06 done) or returned it (02). Against the DueDate (`yyyy/MM/dd`,
+a calendar day in Asia/Ho_Chi_Minh, inclusive) each recipient's copy is:
+
+- `on_time`: taken up on or before the due day;
+- `late`: taken up, but after the due day;
+- `overdue`: not taken up, and the due day is over;
+- `pending`: not taken up, and the due day is not over yet;
+- `withdrawn`: the recipient agreed (15) to a recall or revocation before taking it up.
+
+Pure functions over plain values, so `truc trace`, `truc stats` and tests share one rule.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from ledger.replay import VIETNAM
+
+TAKEN_UP = frozenset({"02", "03", "04", "05", "06"})
+STATES = ("on_time", "late", "overdue", "pending", "withdrawn")
+
+
+def parse_due(text: str) -> date | None:
+    """edXML `yyyy/MM/dd` as a date; None when empty or unreadable (not tracked)."""
+    try:
+        return datetime.strptime(text.strip(), "%Y/%m/%d").date()
+    except ValueError:
+        return None
+
+
+def vietnam_day(moment: datetime) -> date:
+    return moment.astimezone(VIETNAM).date()
+
+
+@dataclass
+class DocumentDeadline:
+    """One document's deadline and, per recipient, when (if ever) it took the document up."""
+
+    due: date
+    recipients: tuple[str, ...]
+    taken_up: dict[str, datetime] = field(default_factory=dict)
+    withdrawn: set[str] = field(default_factory=set)
+
+    def status(self, reporter: str, code: str, at: datetime) -> None:
+        if reporter not in self.recipients or reporter in self.taken_up:
+            return
+        if code in TAKEN_UP:
+            self.taken_up[reporter] = at
+        elif code == "15":
+            self.withdrawn.add(reporter)
+
+    def states(self, now: datetime) -> dict[str, str]:
+        today = vietnam_day(now)
+        out: dict[str, str] = {}
+        for recipient in self.recipients:
+            when = self.taken_up.get(recipient)
+            if when is not None:
+                out[recipient] = "on_time" if vietnam_day(when) <= self.due else "late"
+            elif recipient in self.withdrawn:
+                out[recipient] = "withdrawn"
+            else:
+                out[recipient] = "overdue" if today > self.due else "pending"
+        return out
+
+
+def deadline_of(events: Iterable[tuple[str, dict[str, Any], datetime]]) -> DocumentDeadline | None:
+    """Fold one document's events (event name, fields, hub receive time) into its
+    deadline; None when it has no DueDate."""
+    deadline: DocumentDeadline | None = None
+    for name, fields, at in events:
+        if name.endswith("Sent"):
+            due = parse_due(str(fields.get("due_date", "")))
+            if due is None:
+                return None
+            deadline = DocumentDeadline(due, tuple(fields.get("recipients", ())))
+        elif name.endswith("StatusReported") and deadline is not None:
+            deadline.status(str(fields["reporter"]), str(fields["status_code"]), at)
+    return deadline
+
+
+@dataclass
+class OverdueFold:
+    """Every document with a DueDate, folded from the notification log (domain events),
+    keyed by aggregate id (status events carry no document id of their own)."""
+
+    documents: dict[Any, tuple[str, DocumentDeadline]] = field(default_factory=dict)
+
+    def add(self, event: Any) -> None:
+        name = type(event).__qualname__
+        if name == "Document.Sent":
+            due = parse_due(getattr(event, "due_date", "") or "")
+            if due is not None:
+                deadline = DocumentDeadline(due, tuple(event.recipients))
+                self.documents[event.originator_id] = (event.document_id, deadline)
+        elif name == "Document.StatusReported":
+            found = self.documents.get(event.originator_id)
+            if found is not None:
+                found[1].status(event.reporter, event.status_code, _received(event))
+
+    def report(self, now: datetime) -> dict[str, Any]:
+        """Counts per state, per recipient, and the overdue (document, recipient) pairs."""
+        totals: Counter[str] = Counter()
+        by_member: dict[str, Counter[str]] = {}
+        overdue: list[dict[str, str]] = []
+        for document_id, deadline in sorted(self.documents.values(), key=lambda d: d[0]):
+            for recipient, state in deadline.states(now).items():
+                totals[state] += 1
+                by_member.setdefault(recipient, Counter())[state] += 1
+                if state == "overdue":
+                    overdue.append(
+                        {
+                            "document_id": document_id,
+                            "recipient": recipient,
+                            "due_date": deadline.due.strftime("%Y/%m/%d"),
+                        }
+                    )
+        return {
+            "as_of": now.astimezone(VIETNAM).isoformat(timespec="seconds"),
+            "documents_with_due_date": len(self.documents),
+            "totals": {state: totals[state] for state in STATES},
+            "by_member": {
+                member: {state: counts[state] for state in STATES}
+                for member, counts in sorted(by_member.items())
+            },
+            "overdue": overdue,
+        }
+
+
+def _received(event: Any) -> datetime:
+    text = getattr(event, "received_at", "")
+    try:
+        return datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return event.timestamp  # type: ignore[no-any-return]
