@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from hub import subjects
 from ledger.agency import from_token
+from ledger.deadlines import HANDLED, WITHDRAWN
 from ledger.errors import InvalidAgencyCode
 
 log = logging.getLogger("truc.ops")
@@ -44,8 +45,6 @@ KNOWN_STREAMS: tuple[tuple[str, str], ...] = (
 
 # Statuses after which a recipient owes nothing more on a document (DOMAIN.md section 2):
 # 06 done, 02 rejected/returned with a reason. 15 (recall accepted) withdraws the document.
-COMPLETED_STATUSES = frozenset({"02", "06"})
-WITHDRAWN_STATUS = "15"
 
 
 # -- ports --------------------------------------------------------------------------------------
@@ -744,9 +743,9 @@ class ActivityProjection:
             reporter, code = str(state.get("reporter", "")), str(state.get("status_code", ""))
             self.statuses[reporter] += 1
             self._tick(received_at)
-            if code == WITHDRAWN_STATUS:
+            if code == WITHDRAWN:
                 timeliness.withdraw(key, reporter)
-            elif code in COMPLETED_STATUSES:
+            elif code in HANDLED:
                 timeliness.finish(key, reporter, received_at)
         elif event == "Document.Revoked":
             timeliness.withdraw(key)

@@ -1,16 +1,18 @@
 """Document deadlines (edXML DueDate), per recipient, in Vietnamese time.
 
-A recipient has taken a document up once it registered it (03) or reported any later step
-(04 assigned, 05 handling, 06 done) or returned it (02). Against the DueDate (`yyyy/MM/dd`,
-a calendar day in Asia/Ho_Chi_Minh, inclusive) each recipient's copy is:
+The DueDate is the deadline for handling a document (hạn xử lý), so a recipient has handled
+its copy once it reported it done (06) or returned it (02); registering it (03) or working on
+it (04, 05) is not handling it. Against the DueDate (`yyyy/MM/dd`, a calendar day in
+Asia/Ho_Chi_Minh, inclusive) each recipient's copy is:
 
-- `on_time`: taken up on or before the due day;
-- `late`: taken up, but after the due day;
-- `overdue`: not taken up, and the due day is over;
-- `pending`: not taken up, and the due day is not over yet;
-- `withdrawn`: the recipient agreed (15) to a recall or revocation before taking it up.
+- `on_time`: handled on or before the due day;
+- `late`: handled, but after the due day;
+- `overdue`: not handled, and the due day is over;
+- `pending`: not handled, and the due day is not over yet;
+- `withdrawn`: the recipient agreed (15) to a recall or revocation before handling it.
 
-Pure functions over plain values, so `truc trace`, `truc stats` and tests share one rule.
+Pure functions over plain values, so `truc trace`, `truc stats`, the operations dashboard
+(hub.ops) and tests share one rule.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from typing import Any
 
 from ledger.replay import VIETNAM
 
-TAKEN_UP = frozenset({"02", "03", "04", "05", "06"})
+HANDLED = frozenset({"02", "06"})
+WITHDRAWN = "15"
 STATES = ("on_time", "late", "overdue", "pending", "withdrawn")
 
 
@@ -51,9 +54,9 @@ class DocumentDeadline:
     def status(self, reporter: str, code: str, at: datetime) -> None:
         if reporter not in self.recipients or reporter in self.taken_up:
             return
-        if code in TAKEN_UP:
+        if code in HANDLED:
             self.taken_up[reporter] = at
-        elif code == "15":
+        elif code == WITHDRAWN:
             self.withdrawn.add(reporter)
 
     def states(self, now: datetime) -> dict[str, str]:

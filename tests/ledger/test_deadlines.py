@@ -1,5 +1,5 @@
 """DueDate per recipient, in Vietnamese time: `truc trace` and `truc stats` say who is on
-time, late, overdue (nothing registered (03) or handled by the due day), pending or withdrawn."""
+time, late, overdue (not done (06) or returned (02) by the due day), pending or withdrawn."""
 
 from __future__ import annotations
 
@@ -24,13 +24,17 @@ DUE = "2026/06/09"
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
-    """d1: H49 registers in time, G15 only says it arrived. d2: H49 registers at 00:30 on
-    the next day in Hà Nội (still the due day in UTC), G15 agrees to a recall. d3: no due."""
+    """d1: H49 finishes in time, G15 only registers it. d2: H49 finishes at 00:30 on the next
+    day in Hà Nội (still the due day in UTC), G15 agrees to a recall. d3: no due date."""
     ledger = Ledger(SqliteStorage(tmp_path / "ledger.sqlite3"))
     ledger.record([replace(b.document("m1", "d1", 0), due_date=DUE)])
-    ledger.record([b.status("s1", "d1", "03", 10), b.status("s2", "d1", "01", 11, reporter=G15)])
+    ledger.record([b.status("s1", "d1", "03", 10), b.status("s1b", "d1", "05", 11)])
+    ledger.record([b.status("s1c", "d1", "06", 12), b.status("s2", "d1", "03", 13, reporter=G15)])
     ledger.record([replace(b.document("m2", "d2", 1), due_date=DUE)])
-    ledger.record([b.status("s3", "d2", "03", 16 * 60 + 30)])
+    ledger.record(
+        [b.status("s3", "d2", "03", 16 * 60 + 10), b.status("s3b", "d2", "05", 16 * 60 + 20)]
+    )
+    ledger.record([b.status("s3c", "d2", "06", 16 * 60 + 30)])
     ledger.record([b.status("s4", "d2", "13", 20, reporter=G22)])
     ledger.record([b.status("s5", "d2", "15", 21, reporter=G15)])
     ledger.record([b.document("m3", "d3", 2)])
@@ -77,11 +81,11 @@ def test_trace_shows_each_recipients_deadline(data_dir: Path) -> None:
     assert json.loads(plain)["deadline"] is None
 
 
-def test_a_return_counts_as_taken_up_and_an_arrival_does_not() -> None:
+def test_a_return_counts_as_handled_and_a_registration_does_not() -> None:
     due = parse_due(DUE)
     assert due is not None
     deadline = DocumentDeadline(due, (H49, G15))
-    deadline.status(H49, "01", datetime(2026, 6, 8, tzinfo=UTC))
+    deadline.status(H49, "03", datetime(2026, 6, 8, tzinfo=UTC))
     deadline.status(G15, "02", datetime(2026, 6, 8, tzinfo=UTC))
     deadline.status(G22, "03", datetime(2026, 6, 8, tzinfo=UTC))  # not a recipient
     assert deadline.states(datetime(2026, 6, 12, tzinfo=UTC)) == {H49: "overdue", G15: "on_time"}
