@@ -13,6 +13,7 @@ import base64
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from hub.dossiers import dossier_command
 from hub.errors import MalformedMessage
 from hub.model import Kind, Opened, PayloadFacts
 from hub.ports import Clock, EnvelopeCodec
@@ -160,6 +161,9 @@ class Intake:
 
 def _command(opened: Opened, facts: PayloadFacts, now: int) -> Command:
     header = opened.header
+    if header.kind in (Kind.DOSSIER, Kind.POSTAL):
+        assert facts.act is not None, "the codec reads every dossier payload into an act"
+        return dossier_command(header, facts.act, iso_ms(now))
     signed = {
         "received_at": iso_ms(now),
         "header_b64": base64.b64encode(opened.header_bytes).decode(),
