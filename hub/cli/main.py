@@ -481,6 +481,7 @@ def bench(
 import hub.cli.audit  # noqa: E402
 import hub.cli.ledger_cmds  # noqa: E402,F401
 from hub.cli.apps import audit_app, ledger_app  # noqa: E402
+from hub.cli.dossier import dossier_app, stats_app  # noqa: E402
 from hub.cli.keys import keys_app  # noqa: E402
 from hub.cli.ops import status_command, streams_app  # noqa: E402
 from hub.cli.witness import witness_command  # noqa: E402
@@ -491,6 +492,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(ledger_app, name="ledger")
 app.command("status")(status_command)
 app.add_typer(streams_app, name="streams")
+app.add_typer(dossier_app, name="dossier")
+app.add_typer(stats_app, name="stats")
 
 
 # -- helpers ----------------------------------------------------------------------------------
