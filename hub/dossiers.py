@@ -7,7 +7,9 @@ The Dossier aggregate then decides whether the act is allowed.
 
 from __future__ import annotations
 
-from hub.model import DossierAct, Header
+import base64
+
+from hub.model import DossierAct, Opened
 from ledger.commands import (
     DossierCommand,
     RecordDossierApology,
@@ -19,8 +21,16 @@ from ledger.commands import (
 )
 
 
-def dossier_command(header: Header, act: DossierAct, received_at: str) -> DossierCommand:
-    common = {"message_id": header.message_id, "code": act.code, "received_at": received_at}
+def dossier_command(opened: Opened, act: DossierAct, received_at: str) -> DossierCommand:
+    header = opened.header
+    common = {
+        "message_id": header.message_id,
+        "code": act.code,
+        "received_at": received_at,
+        # Kept so an auditor can check the member's signature offline (ledger.audit).
+        "header_b64": base64.b64encode(opened.header_bytes).decode(),
+        "signature_b64": base64.b64encode(opened.signature).decode(),
+    }
     by = header.sender
     if act.action == "received":
         return RecordDossierReceived(

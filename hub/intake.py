@@ -163,7 +163,7 @@ def _command(opened: Opened, facts: PayloadFacts, now: int) -> Command:
     header = opened.header
     if header.kind in (Kind.DOSSIER, Kind.POSTAL):
         assert facts.act is not None, "the codec reads every dossier payload into an act"
-        return dossier_command(header, facts.act, iso_ms(now))
+        return dossier_command(opened, facts.act, iso_ms(now))
     signed = {
         "received_at": iso_ms(now),
         "header_b64": base64.b64encode(opened.header_bytes).decode(),

@@ -406,6 +406,8 @@ class Ledger(Application[UUID]):
                     documents=command.documents,
                     fees=command.fees,
                     due=command.due_date,
+                    header_b64=command.header_b64,
+                    signature_b64=command.signature_b64,
                 )
                 before = 0
             else:
@@ -669,6 +671,8 @@ def _change_dossier(dossier: Dossier, command: Command, calendar: WorkingCalenda
             reason=command.reason,
             message_id=command.message_id,
             received_at=command.received_at,
+            header_b64=command.header_b64,
+            signature_b64=command.signature_b64,
             at=command.at,
         )
     elif isinstance(command, RecordDossierStatus):
@@ -678,6 +682,8 @@ def _change_dossier(dossier: Dossier, command: Command, calendar: WorkingCalenda
             note=command.note,
             message_id=command.message_id,
             received_at=command.received_at,
+            header_b64=command.header_b64,
+            signature_b64=command.signature_b64,
             at=command.at,
             calendar=calendar,
             documents=command.documents,
@@ -690,6 +696,8 @@ def _change_dossier(dossier: Dossier, command: Command, calendar: WorkingCalenda
             reason=command.reason,
             message_id=command.message_id,
             received_at=command.received_at,
+            header_b64=command.header_b64,
+            signature_b64=command.signature_b64,
             at=command.at,
         )
     elif isinstance(command, RecordPostalOrder):
@@ -700,6 +708,8 @@ def _change_dossier(dossier: Dossier, command: Command, calendar: WorkingCalenda
             operator=command.operator,
             message_id=command.message_id,
             received_at=command.received_at,
+            header_b64=command.header_b64,
+            signature_b64=command.signature_b64,
         )
     elif isinstance(command, RecordPostalTracking):
         dossier.track_postal(
@@ -710,6 +720,8 @@ def _change_dossier(dossier: Dossier, command: Command, calendar: WorkingCalenda
             at=command.at,
             message_id=command.message_id,
             received_at=command.received_at,
+            header_b64=command.header_b64,
+            signature_b64=command.signature_b64,
         )
     else:
         raise TypeError(f"not a dossier command: {type(command).__name__}")

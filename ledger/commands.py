@@ -82,6 +82,9 @@ class RecordDossierReceived:
     status: int = 2
     documents: tuple[str, ...] = ()  # "name sha256-hex" of each submitted paper
     fees: int = 0
+    # The member's signed envelope header and signature (base64), kept for audits.
+    header_b64: str = ""
+    signature_b64: str = ""
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,9 @@ class RecordDossierTransfer:
     reason: str
     received_at: str
     at: str = ""
+    # The member's signed envelope header and signature (base64), kept for audits.
+    header_b64: str = ""
+    signature_b64: str = ""
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,9 @@ class RecordDossierStatus:
     at: str = ""
     documents: tuple[str, ...] = ()  # supplied papers, when a supplement is handed in
     amount: int = 0  # VND, for a financial obligation (status 6)
+    # The member's signed envelope header and signature (base64), kept for audits.
+    header_b64: str = ""
+    signature_b64: str = ""
 
 
 @dataclass(frozen=True)
@@ -119,6 +128,9 @@ class RecordDossierApology:
     reason: str
     received_at: str
     at: str = ""
+    # The member's signed envelope header and signature (base64), kept for audits.
+    header_b64: str = ""
+    signature_b64: str = ""
 
 
 @dataclass(frozen=True)
@@ -130,6 +142,9 @@ class RecordPostalOrder:
     ordered_by: str
     operator: str
     received_at: str
+    # The member's signed envelope header and signature (base64), kept for audits.
+    header_b64: str = ""
+    signature_b64: str = ""
 
 
 @dataclass(frozen=True)
@@ -142,6 +157,9 @@ class RecordPostalTracking:
     by: str
     at: str
     received_at: str
+    # The member's signed envelope header and signature (base64), kept for audits.
+    header_b64: str = ""
+    signature_b64: str = ""
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,9 @@ class Dossier(MessageAggregate):
         status: int
         documents: list[str]
         fees: int
+        # The member's signed envelope header and signature (base64), for offline audits.
+        header_b64: str
+        signature_b64: str
 
     class Transferred(Aggregate.Event):
         class_version = 2
@@ -146,6 +149,9 @@ class Dossier(MessageAggregate):
         message_id: str
         received_at: str
         at: str
+        # The member's signed envelope header and signature (base64), for offline audits.
+        header_b64: str
+        signature_b64: str
 
     class StatusChanged(Aggregate.Event):
         class_version = 2
@@ -157,6 +163,9 @@ class Dossier(MessageAggregate):
         message_id: str
         received_at: str
         at: str
+        # The member's signed envelope header and signature (base64), for offline audits.
+        header_b64: str
+        signature_b64: str
 
     class ClockPaused(Aggregate.Event):
         """Waiting for the citizen (a supplement, a payment): working days stop counting."""
@@ -199,6 +208,8 @@ class Dossier(MessageAggregate):
         reason: str
         message_id: str
         received_at: str
+        header_b64: str
+        signature_b64: str
 
     class PostalOrdered(Aggregate.Event):
         order_id: str  # the idempotency key the postal operator sees
@@ -207,6 +218,8 @@ class Dossier(MessageAggregate):
         operator: str
         message_id: str
         received_at: str
+        header_b64: str
+        signature_b64: str
 
     class PostalTracked(Aggregate.Event):
         order_id: str
@@ -216,6 +229,8 @@ class Dossier(MessageAggregate):
         at: str
         message_id: str
         received_at: str
+        header_b64: str
+        signature_b64: str
 
     @staticmethod
     def create_id(code: str) -> UUID:
@@ -239,6 +254,8 @@ class Dossier(MessageAggregate):
         status: int,
         documents: list[str],
         fees: int,
+        header_b64: str,
+        signature_b64: str,
     ) -> None:
         self.code = code
         self.procedure_code = procedure_code
@@ -285,6 +302,8 @@ class Dossier(MessageAggregate):
         documents: tuple[str, ...] = (),
         fees: int = 0,
         due: str = "",
+        header_b64: str = "",
+        signature_b64: str = "",
     ) -> Dossier:
         """Check a new dossier and create it; the due date comes from the calendar unless
         the one-stop system gave none (working_days 0: `due`, possibly "", is kept)."""
@@ -321,6 +340,8 @@ class Dossier(MessageAggregate):
             status=status,
             documents=list(documents),
             fees=fees,
+            header_b64=header_b64,
+            signature_b64=signature_b64,
         )
 
     def view(self) -> dict[str, Any]:
@@ -380,6 +401,8 @@ class Dossier(MessageAggregate):
         message_id: str,
         received_at: str,
         at: str = "",
+        header_b64: str = "",
+        signature_b64: str = "",
     ) -> None:
         """Only the agency holding the dossier can hand it on, while it is open or with
         its result."""
@@ -402,6 +425,8 @@ class Dossier(MessageAggregate):
             message_id=message_id,
             received_at=received_at,
             at=at,
+            header_b64=header_b64,
+            signature_b64=signature_b64,
         )
 
     @event(Transferred)
@@ -413,6 +438,8 @@ class Dossier(MessageAggregate):
         message_id: str,
         received_at: str,
         at: str,
+        header_b64: str,
+        signature_b64: str,
     ) -> None:
         self._took(message_id)
         self.holder = to_agency
@@ -435,6 +462,8 @@ class Dossier(MessageAggregate):
         calendar: WorkingCalendar | None = None,
         documents: tuple[str, ...] = (),
         amount: int = 0,
+        header_b64: str = "",
+        signature_b64: str = "",
     ) -> None:
         """Move to `status` when the table allows it, with what that status entails: the
         clock pauses and resumes, an obligation is noted, a finished dossier is judged."""
@@ -481,7 +510,14 @@ class Dossier(MessageAggregate):
                 raise RuleViolation("no_calendar", f"at: {error}") from None
             resumed = (waited, moved)
         self._status_changed(
-            status=status, by=by, note=note, message_id=message_id, received_at=received_at, at=at
+            status=status,
+            by=by,
+            note=note,
+            message_id=message_id,
+            received_at=received_at,
+            at=at,
+            header_b64=header_b64,
+            signature_b64=signature_b64,
         )
         if status in PAUSING and not self.paused_since:
             self._clock_paused(
@@ -517,7 +553,15 @@ class Dossier(MessageAggregate):
 
     @event(StatusChanged)
     def _status_changed(
-        self, status: int, by: str, note: str, message_id: str, received_at: str, at: str
+        self,
+        status: int,
+        by: str,
+        note: str,
+        message_id: str,
+        received_at: str,
+        at: str,
+        header_b64: str,
+        signature_b64: str,
     ) -> None:
         self._took(message_id)
         self.status = status
@@ -578,6 +622,8 @@ class Dossier(MessageAggregate):
         message_id: str,
         received_at: str,
         at: str = "",
+        header_b64: str = "",
+        signature_b64: str = "",
     ) -> None:
         """Only for a dossier that is late (judged late, or still open past its due date),
         with an appointment after the due date."""
@@ -610,11 +656,20 @@ class Dossier(MessageAggregate):
             reason=reason,
             message_id=message_id,
             received_at=received_at,
+            header_b64=header_b64,
+            signature_b64=signature_b64,
         )
 
     @event(Apologized)
     def _apologized(
-        self, by: str, new_appointment: str, reason: str, message_id: str, received_at: str
+        self,
+        by: str,
+        new_appointment: str,
+        reason: str,
+        message_id: str,
+        received_at: str,
+        header_b64: str,
+        signature_b64: str,
     ) -> None:
         self._took(message_id)
         self.new_appointment = new_appointment
@@ -630,6 +685,8 @@ class Dossier(MessageAggregate):
         operator: str,
         message_id: str,
         received_at: str,
+        header_b64: str = "",
+        signature_b64: str = "",
     ) -> None:
         """A pickup of the dossier (channel 3) or a delivery of its result (status 9)."""
         if order_kind not in ORDER_KINDS:
@@ -666,6 +723,8 @@ class Dossier(MessageAggregate):
             operator=operator,
             message_id=message_id,
             received_at=received_at,
+            header_b64=header_b64,
+            signature_b64=signature_b64,
         )
 
     @event(PostalOrdered)
@@ -677,6 +736,8 @@ class Dossier(MessageAggregate):
         operator: str,
         message_id: str,
         received_at: str,
+        header_b64: str,
+        signature_b64: str,
     ) -> None:
         self._took(message_id)
         self.orders[order_id] = {
@@ -698,6 +759,8 @@ class Dossier(MessageAggregate):
         at: str,
         message_id: str,
         received_at: str,
+        header_b64: str = "",
+        signature_b64: str = "",
     ) -> None:
         """The operator's tracking event; a delivered result (state 3) returns it (10)."""
         order = self.orders.get(order_id)
@@ -730,6 +793,8 @@ class Dossier(MessageAggregate):
             at=at,
             message_id=message_id,
             received_at=received_at,
+            header_b64=header_b64,
+            signature_b64=signature_b64,
         )
         returns = state == ORDER_DELIVERED and order["kind"] == "delivery"
         if returns and self.status == FINISHED:
@@ -752,6 +817,8 @@ class Dossier(MessageAggregate):
         at: str,
         message_id: str,
         received_at: str,
+        header_b64: str,
+        signature_b64: str,
     ) -> None:
         self._took(message_id)
         self.orders[order_id] = {**self.orders[order_id], "state": state}

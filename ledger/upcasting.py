@@ -36,10 +36,14 @@ def dossier_received_v1_v2(state: dict[str, Any]) -> None:
     state.setdefault("status", 1)
     state.setdefault("documents", [])
     state.setdefault("fees", 0)
+    state.setdefault("header_b64", "")
+    state.setdefault("signature_b64", "")
 
 
 def dossier_at_v1_v2(state: dict[str, Any]) -> None:
     """Dossier.Transferred and Dossier.StatusChanged v2 carry `at`, the agency's own time of
     the act (ThoiDiemXuLy), which due dates are judged on; v1 had only the hub's receive
-    time, the best stand-in."""
+    time, the best stand-in. Nor did they keep the signed header (header_b64 "")."""
     state.setdefault("at", state.get("received_at", ""))
+    state.setdefault("header_b64", "")
+    state.setdefault("signature_b64", "")

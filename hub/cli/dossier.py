@@ -179,7 +179,9 @@ def act(
 
     if action not in ACTS:
         fail(f"action: {action!r} is not one of {', '.join(ACTS)}", 2)
-    event = dossier_pb2.DossierEvent(code=code, at=on or _now(), note=note)
+    # Acts with their own text (papers asked for, obligation, apology) carry the note there.
+    own_text = action in ("supplement_requested", "obligation_recorded", "apologized")
+    event = dossier_pb2.DossierEvent(code=code, at=on or _now(), note="" if own_text else note)
     if action == "supplement_requested":
         event.supplement_requested.papers.extend([note] if note else [])
     elif action == "supplement_supplied":
@@ -304,10 +306,14 @@ def trace(
 
     levels = vietnam_levels()
     events = []
+    # Events a message caused after its first (a paused clock, a verdict) share its time.
+    at_of_message: dict[str, str] = {}
     for position, e in history:
         fields = public_fields(e)
         who = _who(fields)
-        at = str(fields.get("at") or fields.get("received_at") or "")
+        at = str(fields.get("at") or at_of_message.get(fields.get("message_id", "")) or "")
+        at = at or str(fields.get("received_at", ""))
+        at_of_message.setdefault(str(fields.get("message_id", "")), at)
         try:
             level = levels.level_of(who, vietnam_date(at)) if who and at else ""
         except LedgerError:

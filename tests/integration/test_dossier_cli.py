@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from adapters.nats.embedded import EmbeddedNats
-from tests.integration.test_cli import Up, truc
+from tests.integration.test_cli import CLI, Up, truc
 from tests.support import POST, wait_until
 
 COMMUNE, PROVINCE = "000.01.01.H49", "000.00.01.H49"
@@ -145,3 +146,21 @@ def test_a_dossier_session_from_the_command_line(up: Up, tmp_path: Path) -> None
     assert "on time rate" in ok("stats", "dossiers")
     inbox = [json.loads(line) for line in ok("dossier", "inbox", COMMUNE, "--json").splitlines()]
     assert any("postal" in item for item in inbox)
+
+    # An auditor checks every member's signature on the dossier's acts, offline.
+    bundle = tmp_path / "bundle"
+    ok("audit", "export", "--out", str(bundle))
+    run = subprocess.run(
+        [*CLI, "audit", "verify", str(bundle), "--allow-uncovered", "--workers", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    verified = run.stdout
+    signed = [e for e in body["events"] if e.get("header_b64")]
+    # receive, transfer, 2 supplement acts, finished, the order, 3 tracking events
+    assert len(signed) == 9
+    checked = int(verified.split(" member signatures checked")[0].rsplit(", ", 1)[-1])
+    assert checked >= len(signed), verified
