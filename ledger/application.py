@@ -378,9 +378,8 @@ class Ledger(Application[UUID]):
     def _apply_dossier(self, command: DossierCommand, batch: _Batch) -> Outcome | _Pending:
         aggregate_id = dossier_aggregate_id(command.code)
         dossier = batch.load(self, aggregate_id, Dossier)
-        actor = _dossier_actor(command)
         if dossier is not None and dossier.has_seen(command.message_id):
-            return self._duplicate(command, (aggregate_id,), dossier.route_to(actor))
+            return self._duplicate(command, (aggregate_id,), _dossier_route(dossier, command))
         refused = self._refused_before(command.message_id, batch)
         if refused is not None:
             return refused
@@ -423,7 +422,7 @@ class Ledger(Application[UUID]):
         return _Pending(
             command.message_id,
             _versions(aggregate_id, before, dossier.version),
-            dossier.route_to(actor),
+            _dossier_route(dossier, command),
         )
 
     def _apply_member(
@@ -661,6 +660,14 @@ def _dossier_actor(command: DossierCommand) -> str:
     if isinstance(command, RecordPostalOrder):
         return command.ordered_by
     return command.by
+
+
+def _dossier_route(dossier: Dossier, command: DossierCommand) -> tuple[str, ...]:
+    """The agencies of the dossier, and the operator of a postal order."""
+    route = dossier.route_to(_dossier_actor(command))
+    if isinstance(command, RecordPostalOrder) and command.operator not in route:
+        route += (command.operator,)
+    return route
 
 
 def _change_dossier(dossier: Dossier, command: Command, calendar: WorkingCalendar) -> None:

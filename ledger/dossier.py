@@ -746,8 +746,6 @@ class Dossier(MessageAggregate):
             "operator": operator,
             "state": 0,
         }
-        if operator not in self.participants:
-            self.participants.append(operator)
 
     def track_postal(
         self,
@@ -824,8 +822,8 @@ class Dossier(MessageAggregate):
         self.orders[order_id] = {**self.orders[order_id], "state": state}
 
     def route_to(self, actor: str) -> tuple[str, ...]:
-        """Who hears of an act: every agency that took part in the dossier (and the postal
-        operator of its orders), except the one acting."""
+        """Who hears of an act: every agency that took part in the dossier, except the one
+        acting. The postal operator hears only of its own orders (not of the dossier)."""
         return tuple(p for p in self.participants if p != actor)
 
 

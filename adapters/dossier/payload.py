@@ -8,6 +8,7 @@ message leaves. Every refusal names the field and the reason.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 
 from google.protobuf.message import DecodeError
@@ -71,9 +72,9 @@ def _code(code: str, field: str) -> str:
         raise MalformedMessage(field, violation.reason.split(": ", 1)[-1]) from None
 
 
-def _papers(papers: object, field: str) -> tuple[str, ...]:
+def _papers(papers: Iterable[dossier_pb2.Paper], field: str) -> tuple[str, ...]:
     out = []
-    items = list(papers)  # type: ignore[call-overload]
+    items = list(papers)
     if len(items) > MAX_PAPERS:
         raise MalformedMessage(field, f"at most {MAX_PAPERS} papers")
     for i, paper in enumerate(items):

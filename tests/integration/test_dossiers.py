@@ -199,6 +199,9 @@ async def test_a_dossier_goes_commune_to_province_and_its_result_home_by_post(
     assert reference.service.store.count() == 1 and reference.service.create_calls >= 2
     postal = stack.adapters[POST].postal
     assert postal is not None and postal[0].failures >= 1
+    # The postal service heard of its order only, not of the dossier's other acts.
+    kinds = [r.kind for r in stack.adapters[POST].mailbox.inbox(include_acknowledged=True)]
+    assert kinds == ["postal"]
     # Every act is on the Dossier aggregate, in order.
     names = [type(e).__qualname__ for _, e in stack.ledger.history(Dossier.create_id(CODE))]
     assert names[:3] == ["Dossier.Received", "Dossier.Transferred", "Dossier.StatusChanged"]
