@@ -156,6 +156,17 @@ class Intake:
                 return Rejected(
                     error.code, f"header.recipients: {error.reason}", now, opened, notify, True
                 )
+        # A dossier act routed by the ledger (no recipient named) still needs the policy to
+        # let its sender send that kind at all: the postal service cannot open a dossier.
+        if not header.recipients and not self._registry.may_send(header.sender, header.kind):
+            return Rejected(
+                "route_not_allowed",
+                f"header.sender: {header.sender} may not send {header.kind.value} messages",
+                now,
+                opened,
+                notify,
+                True,
+            )
         return None
 
 

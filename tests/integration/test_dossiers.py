@@ -18,7 +18,8 @@ from adapters.nats.embedded import EmbeddedNats
 from adapters.pb.truc.v1 import dossier_pb2, dossier_pb2_grpc, postal_pb2
 from hub.bootstrap import Stack, start_stack
 from hub.config import HubConfig, parse_config
-from ledger.dossier import Dossier
+from hub.model import Kind
+from ledger.dossier import Dossier, dossier_aggregate_id
 from ledger.refusal import refusal_aggregate_id
 from tests.support import POST, eventually
 
@@ -246,3 +247,25 @@ async def test_bad_dossier_input_is_refused_before_it_leaves(dossier_stack: Stac
         grpc.StatusCode.NOT_FOUND,
         "unknown_dossier",
     )
+
+
+async def test_a_member_the_policy_does_not_let_send_dossiers_cannot_open_one(
+    dossier_stack: Stack,
+) -> None:
+    gateway = dossier_stack.adapters[POST].gateway
+    event = dossier_pb2.DossierEvent(
+        code="BCCI.VNPOST-260428-0001",
+        received=dossier_pb2.DossierReceived(procedure_code="p", channel=1),
+    )
+    sent = await gateway.send(
+        kind=Kind.DOSSIER,
+        recipients=[],
+        document_id=str(dossier_aggregate_id(event.code)),
+        payload=event.SerializeToString(deterministic=True),
+    )
+    receipt = await gateway.wait_receipt(sent, 20)
+    assert receipt is not None and not receipt.accepted
+    assert receipt.reject_code == "route_not_allowed"
+    assert receipt.reject_reason.startswith("header.sender: BCCI.VNPOST may not send dossier")
+    refusal = dossier_stack.ledger.repository.get(refusal_aggregate_id(sent))
+    assert refusal.reason_code == "route_not_allowed"
