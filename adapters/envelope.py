@@ -21,6 +21,7 @@ from adapters.crypto import (
     verify,
 )
 from adapters.document.validation import validate_document
+from adapters.dossier.payload import inspect_dossier
 from adapters.pb.truc.v1 import document_pb2, envelope_pb2
 from hub.errors import MalformedMessage
 from hub.model import AttachmentDigest, Header, Kind, Opened, PayloadFacts
@@ -34,7 +35,11 @@ _KINDS = {
     envelope_pb2.MESSAGE_KIND_DOCUMENT: Kind.DOCUMENT,
     envelope_pb2.MESSAGE_KIND_STATUS: Kind.STATUS,
     envelope_pb2.MESSAGE_KIND_DELIVERY: Kind.DELIVERY,
+    envelope_pb2.MESSAGE_KIND_DOSSIER: Kind.DOSSIER,
+    envelope_pb2.MESSAGE_KIND_POSTAL: Kind.POSTAL,
 }
+# Kinds whose recipients may be empty: the hub routes them to the dossier's agencies.
+ROUTED_BY_LEDGER = frozenset({Kind.DOSSIER, Kind.POSTAL})
 _WIRE_KINDS = {kind: wire for wire, kind in _KINDS.items()}
 STATUS_CODES = frozenset({"01", "02", "03", "04", "05", "06", "13", "15", "16"})
 
@@ -139,7 +144,7 @@ def _header(wire: envelope_pb2.EnvelopeHeader) -> Header:
         raise MalformedMessage("header.kind", f"unknown message kind {wire.kind}")
     if not is_valid_code(wire.sender):
         raise MalformedMessage("header.sender", f"{wire.sender[:40]!r} is not an agency code")
-    if not wire.recipients:
+    if not wire.recipients and _KINDS[wire.kind] not in ROUTED_BY_LEDGER:
         raise MalformedMessage("header.recipients", "at least one recipient is required")
     if len(wire.recipients) > MAX_RECIPIENTS:
         raise MalformedMessage("header.recipients", f"at most {MAX_RECIPIENTS} recipients")
@@ -235,6 +240,8 @@ def inspect_payload(opened: Opened) -> PayloadFacts:
     """Parse and validate the payload the header announces; name the field that is wrong."""
     check_payload_digest(opened)
     header = opened.header
+    if header.kind in ROUTED_BY_LEDGER:
+        return PayloadFacts(act=inspect_dossier(header, opened.payload))
     if header.kind is Kind.DOCUMENT:
         doc = parse_document(opened)
         validate_document(doc)

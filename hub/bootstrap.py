@@ -28,12 +28,15 @@ from adapters.document.attachments import ensure_bucket
 from adapters.document.gateway import DocumentGateway
 from adapters.document.mailbox import Mailbox
 from adapters.document.servicer import DocumentExchangeServicer
+from adapters.dossier.servicer import DOSSIER_SERVICE, DossierServicer
 from adapters.envelope import ProtobufCodec
 from adapters.grpc_server import server_credentials, start_server
 from adapters.keystore import KeyStore
 from adapters.nats import auth, jetstream
 from adapters.nats.embedded import EmbeddedNats, choose_port
-from adapters.pb.truc.v1 import exchange_pb2, exchange_pb2_grpc
+from adapters.pb.truc.v1 import dossier_pb2_grpc, exchange_pb2, exchange_pb2_grpc
+from adapters.postal.reference import ReferencePostal, ReferenceSettings, start_reference_postal
+from adapters.postal.worker import PostalWorker, start_postal_worker
 from adapters.tls import TlsFiles, client_context, nats_tls_block
 from hub import subjects
 from hub.config import HubConfig, MemberConfig
@@ -68,6 +71,8 @@ class AdapterHandle:
     port: int
     nc: NATS
     mailbox: Mailbox
+    # A postal member's worker and its channel to the operator's system.
+    postal: tuple[PostalWorker, grpc.aio.Channel] | None = None
 
     @property
     def address(self) -> str:
@@ -104,6 +109,8 @@ class Stack:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     intake: Intake | None = None
     keys_generation: int = 0
+    # The stand-in for the postal operator's API, when the configuration names none.
+    reference_postal: ReferencePostal | None = None
 
     async def reload_keys(self) -> None:
         """Take key rotations and revocations (`truc keys`) into account without a restart:
@@ -187,11 +194,17 @@ class Stack:
     async def stop(self) -> None:
         await self.stop_ops()
         for handle in self.adapters.values():
+            if handle.postal is not None:
+                await handle.postal[0].stop()
+                await handle.postal[1].close()
             await handle.server.stop(grace=2)
             await handle.gateway.stop()
             await jetstream.close(handle.nc)
             handle.mailbox.close()
         self.adapters.clear()
+        if self.reference_postal is not None:
+            await self.reference_postal.stop()
+            self.reference_postal = None
         await self.stop_hub()
         self.transparency_stop.set()
         if self.transparency_task is not None:
@@ -461,6 +474,23 @@ async def start_stack(
     progress(f"hub {hub_key.name} (key {hub_key.key_id}) consuming {subjects.IN_ALL} on {nats_url}")
     progress(f"ledger: {storage.describe()}")
     await start_ops(stack, js, progress)
+    postal_url = config.postal_operator_url
+    if run_adapters and not postal_url and any(
+        m.kind == "postal" and m.code in signers for m in config.members
+    ):
+        stack.reference_postal = await start_reference_postal(
+            data_dir / "postal-reference" / "orders.sqlite3",
+            ReferenceSettings(
+                step_seconds=config.postal_step_seconds,
+                fail_rate=config.postal_fail_rate,
+                lose_replies=config.postal_lose_replies,
+            ),
+            SystemClock().now_ms,
+        )
+        postal_url = stack.reference_postal.url
+        progress(
+            f"reference postal service (stands in for the operator's API): gRPC {postal_url}"
+        )
     if run_adapters:
         for member in config.members:
             if member.code not in signers:
@@ -477,6 +507,7 @@ async def start_stack(
                 nats_tls=nats_tls,
                 grpc_tls=config.grpc_tls,
                 tls_files=tls_files,
+                postal_operator_url=postal_url,
             )
             stack.adapters[member.code] = handle_
             progress(f"adapter {member.code} ({member.name}): gRPC {handle_.address}")
@@ -524,6 +555,17 @@ async def start_ops(stack: Stack, js: JetStreamContext, progress: Progress) -> N
         progress(f"dashboard: {stack.dashboard_url}{taken}")
 
 
+def dossier_service(
+    gateway: DocumentGateway, client_common_name: str | None
+) -> tuple[str, Callable[[grpc.aio.Server], None]]:
+    """The DossierService a one-stop system calls on a dossier member's adapter."""
+    servicer = DossierServicer(gateway, client_common_name)
+    return (
+        DOSSIER_SERVICE,
+        lambda s: dossier_pb2_grpc.add_DossierServiceServicer_to_server(servicer, s),
+    )
+
+
 async def start_adapter(
     member: MemberConfig,
     signer: Signer,
@@ -537,6 +579,7 @@ async def start_adapter(
     grpc_tls: str = "off",
     tls_files: TlsFiles | None = None,
     host: str = "127.0.0.1",
+    postal_operator_url: str = "",
 ) -> AdapterHandle:
     """One member's document adapter: its own NATS connection (with its own least-privilege
     user when the hub provisions NATS), mailbox and gRPC server."""
@@ -566,15 +609,25 @@ async def start_adapter(
     servicer = DocumentExchangeServicer(
         gateway, client_common_name=member.code if grpc_tls == "mutual" else None
     )
+    services = [
+        (
+            DOCUMENT_SERVICE,
+            lambda s: exchange_pb2_grpc.add_DocumentExchangeServicer_to_server(servicer, s),
+        )
+    ]
+    if member.kind == "dossier":
+        services.append(dossier_service(gateway, member.code if grpc_tls == "mutual" else None))
     server, port = await start_server(
         credentials=server_credentials_,
         host=host,
         port=choose_port(member.grpc_port),
-        services=[
-            (
-                DOCUMENT_SERVICE,
-                lambda s: exchange_pb2_grpc.add_DocumentExchangeServicer_to_server(servicer, s),
-            )
-        ],
+        services=services,
     )
-    return AdapterHandle(member, gateway, server, port, nc, mailbox)
+    handle = AdapterHandle(member, gateway, server, port, nc, mailbox)
+    if member.kind == "postal":
+        if not postal_operator_url:
+            raise ConfigError(f"{member.code}: a postal adapter needs [postal] operator_url")
+        handle.postal = await start_postal_worker(
+            gateway, data_dir, postal_operator_url, to_token(member.code)
+        )
+    return handle

@@ -70,6 +70,12 @@ class HubConfig:
     members: tuple[MemberConfig, ...] = ()
     routes: tuple[RouteConfig, ...] = ()
     source: str = "<built-in demo>"
+    # [postal]: the postal operator's PostalOperator gRPC address; "" starts the reference
+    # postal service (a stand-in for the operator's API) with these delays and failures.
+    postal_operator_url: str = ""
+    postal_step_seconds: float = 2.0
+    postal_fail_rate: float = 0.0
+    postal_lose_replies: int = 0
 
     def storage(self, data_dir: Path) -> Storage:
         if self.ledger_backend == "postgres":
@@ -136,7 +142,20 @@ def parse_config(raw: dict[str, Any], source: str = "<config>") -> HubConfig:
     if twice:
         raise ConfigError(f"{source}: member code {', '.join(twice)} appears more than once")
     routes = tuple(_route(r, i, source) for i, r in enumerate(raw.get("routes", [])))
+    postal = _table(raw, "postal", source)
+    fail_rate = postal.get("fail_rate", 0.0)
+    if isinstance(fail_rate, bool) or not isinstance(fail_rate, int | float):
+        raise ConfigError(f"{source}: postal.fail_rate: must be a number, not {fail_rate!r}")
+    if not 0 <= fail_rate < 1:
+        raise ConfigError(f"{source}: postal.fail_rate: must be at least 0 and below 1")
+    step = postal.get("step_seconds", 2.0)
+    if isinstance(step, bool) or not isinstance(step, int | float) or step <= 0:
+        raise ConfigError(f"{source}: postal.step_seconds: must be a positive number")
     return HubConfig(
+        postal_operator_url=str(postal.get("operator_url", "")),
+        postal_step_seconds=float(step),
+        postal_fail_rate=float(fail_rate),
+        postal_lose_replies=_int(postal, "lose_replies", 0, f"{source}: postal"),
         name=str(hub.get("name", "truc.demo.gov.vn")),
         nats_url=str(hub.get("nats_url", "")),
         nats_port=_int(hub, "nats_port", 4222, f"{source}: hub"),

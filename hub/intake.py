@@ -13,6 +13,7 @@ import base64
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from hub.dossiers import dossier_command
 from hub.errors import MalformedMessage
 from hub.model import Kind, Opened, PayloadFacts
 from hub.ports import Clock, EnvelopeCodec
@@ -155,11 +156,25 @@ class Intake:
                 return Rejected(
                     error.code, f"header.recipients: {error.reason}", now, opened, notify, True
                 )
+        # A dossier act routed by the ledger (no recipient named) still needs the policy to
+        # let its sender send that kind at all: the postal service cannot open a dossier.
+        if not header.recipients and not self._registry.may_send(header.sender, header.kind):
+            return Rejected(
+                "route_not_allowed",
+                f"header.sender: {header.sender} may not send {header.kind.value} messages",
+                now,
+                opened,
+                notify,
+                True,
+            )
         return None
 
 
 def _command(opened: Opened, facts: PayloadFacts, now: int) -> Command:
     header = opened.header
+    if header.kind in (Kind.DOSSIER, Kind.POSTAL):
+        assert facts.act is not None, "the codec reads every dossier payload into an act"
+        return dossier_command(opened, facts.act, iso_ms(now))
     signed = {
         "received_at": iso_ms(now),
         "header_b64": base64.b64encode(opened.header_bytes).decode(),

@@ -13,6 +13,8 @@ class Kind(StrEnum):
     DOCUMENT = "document"
     STATUS = "status"
     DELIVERY = "delivery"
+    DOSSIER = "dossier"
+    POSTAL = "postal"
 
 
 @dataclass(frozen=True)
@@ -60,3 +62,31 @@ class PayloadFacts:
     description: str = ""
     delivered_message_id: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    # Dossier and postal messages: the act, checked and in primitives.
+    act: DossierAct | None = None
+
+
+@dataclass(frozen=True)
+class DossierAct:
+    """One act on a dossier (or a postal order / tracking event about it), as the codec read
+    it from a DossierEvent or PostalMessage; `hub.dossiers` turns it into a ledger command."""
+
+    action: str  # received, status, transfer, apology, postal_order, postal_tracking
+    code: str
+    at: str = ""  # the agency's time of the act, ISO 8601 with offset ("" = not given)
+    note: str = ""
+    status: int = 0
+    to_agency: str = ""
+    procedure_code: str = ""
+    owner: str = ""
+    summary: str = ""
+    channel: int = 0
+    working_days: int = 0
+    documents: tuple[str, ...] = ()  # "name sha256-hex"
+    fees: int = 0
+    amount: int = 0
+    new_appointment: str = ""  # ISO date
+    order_id: str = ""
+    order_kind: str = ""  # pickup, delivery
+    operator: str = ""
+    state: int = 0

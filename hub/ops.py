@@ -656,9 +656,10 @@ class Timeliness:
 
 
 # Dossier statuses (TrangThaiHoSo): 9 processed, 10 result returned finish a dossier on the
-# holder's side; 3 not accepted and 8 stopped withdraw it from the timeliness count.
+# holder's side; 3 not accepted, 7 withdrawn by the citizen and 8 stopped take it out of the
+# timeliness count.
 DOSSIER_DONE = frozenset({9, 10})
-DOSSIER_WITHDRAWN = frozenset({3, 8})
+DOSSIER_WITHDRAWN = frozenset({3, 7, 8})
 
 
 @dataclass
@@ -774,9 +775,16 @@ class ActivityProjection:
             self._tick(received_at)
             status = state.get("status")
             if status in DOSSIER_DONE:
-                timeliness.finish(key, by, received_at)
+                # Judged by the agency's own time of the act when it gave one.
+                timeliness.finish(key, by, _parse_time(state.get("at")) or received_at)
             elif status in DOSSIER_WITHDRAWN:
                 timeliness.withdraw(key)
+        elif event == "Dossier.ClockResumed":
+            # The clock stopped while the agency waited for the citizen: the due date moved.
+            moved = parse_due_date(str(state.get("due_date", "")))
+            item = timeliness.items.get(key)
+            if moved is not None and item is not None:
+                item.due = moved
 
     def _tick(self, received_at: datetime | None) -> None:
         if received_at is not None:

@@ -102,6 +102,15 @@ class Registry:
                 return key
         raise RegistryError("unknown_key", f"{code} has no key {key_id}")
 
+    def may_send(self, sender: str, kind: Kind) -> bool:
+        """Whether some route lets `sender` send `kind` messages to anyone registered."""
+        return any(
+            route.allows(sender, member, kind)
+            for route in self._routes
+            for member in self._members
+            if member != sender
+        )
+
     def check_route(self, sender: str, recipient: str, kind: Kind) -> None:
         self.member(recipient)
         if not any(route.allows(sender, recipient, kind) for route in self._routes):

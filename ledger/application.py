@@ -28,21 +28,27 @@ from eventsourcing.persistence import IntegrityError, Notification, Recording
 from eventsourcing.utils import Environment, EnvType
 
 from ledger.base import MessageAggregate, NotRecorded
+from ledger.calendar import WorkingCalendar, vietnam_calendar
 from ledger.commands import (
+    DOSSIER_COMMANDS,
     AddMemberKey,
     Command,
+    DossierCommand,
     GrantRoute,
     LedgerEntry,
     MemberCommand,
     Outcome,
     RecordDelivery,
     RecordDocument,
+    RecordDossierApology,
     RecordDossierReceived,
     RecordDossierStatus,
     RecordDossierTransfer,
     Recorded,
     RecordLookup,
     RecordLookupAnswer,
+    RecordPostalOrder,
+    RecordPostalTracking,
     RecordRefusal,
     RecordStatus,
     Refused,
@@ -52,7 +58,7 @@ from ledger.commands import (
     WithdrawRoute,
 )
 from ledger.document import BUSINESS_TYPES, NEW, Document, document_aggregate_id
-from ledger.dossier import Dossier, check_dossier_code, dossier_aggregate_id
+from ledger.dossier import Dossier, dossier_aggregate_id
 from ledger.errors import RuleViolation, UnknownDocument
 from ledger.lookup import Lookup, check_subject_digest, lookup_aggregate_id
 from ledger.member import Member, MemberSpec, member_aggregate_id, plan_sync
@@ -119,9 +125,17 @@ class Ledger(Application[UUID]):
 
     name = "truc"
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, calendar: WorkingCalendar | None = None) -> None:
         super().__init__(env=storage.env())
         self.storage = storage
+        # Working days for dossiers' due dates; the shipped Vietnamese calendar by default.
+        self._calendar = calendar
+
+    @property
+    def calendar(self) -> WorkingCalendar:
+        if self._calendar is None:
+            self._calendar = vietnam_calendar()
+        return self._calendar
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         """Only the storage configuration decides where events go: unlike eventsourcing's
@@ -197,7 +211,7 @@ class Ledger(Application[UUID]):
             return self._apply_document(command, batch)
         if isinstance(command, (RecordStatus, RecordDelivery)):
             return self._apply_to_document(command, batch)
-        if isinstance(command, (RecordDossierReceived, RecordDossierTransfer, RecordDossierStatus)):
+        if isinstance(command, DOSSIER_COMMANDS):
             return self._apply_dossier(command, batch)
         if isinstance(command, (RecordLookup, RecordLookupAnswer)):
             return self._apply_lookup(command, batch)
@@ -363,30 +377,38 @@ class Ledger(Application[UUID]):
 
     # -- dossiers, members, look-ups ---------------------------------------------------------
 
-    def _apply_dossier(
-        self,
-        command: RecordDossierReceived | RecordDossierTransfer | RecordDossierStatus,
-        batch: _Batch,
-    ) -> Outcome | _Pending:
+    def _apply_dossier(self, command: DossierCommand, batch: _Batch) -> Outcome | _Pending:
         aggregate_id = dossier_aggregate_id(command.code)
         dossier = batch.load(self, aggregate_id, Dossier)
         if dossier is not None and dossier.has_seen(command.message_id):
-            return self._duplicate(command, (aggregate_id,), ())
+            return self._duplicate(command, (aggregate_id,), _dossier_route(dossier, command))
+        refused = self._refused_before(command.message_id, batch)
+        if refused is not None:
+            return refused
         try:
             if isinstance(command, RecordDossierReceived):
                 if dossier is not None:
                     raise RuleViolation(
                         "duplicate_dossier_code", f"code: dossier {command.code} already exists"
                     )
-                check_dossier_code(command.code)
-                dossier = Dossier(
+                dossier = Dossier.receive(
+                    self.calendar,
                     code=command.code,
                     procedure_code=command.procedure_code,
                     receiver=command.receiver,
                     channel=command.channel,
-                    due_date=command.due_date,
                     message_id=command.message_id,
                     received_at=command.received_at,
+                    owner=command.owner,
+                    summary=command.summary,
+                    working_days=command.working_days,
+                    at=command.at,
+                    status=command.status,
+                    documents=command.documents,
+                    fees=command.fees,
+                    due=command.due_date,
+                    header_b64=command.header_b64,
+                    signature_b64=command.signature_b64,
                 )
                 before = 0
             else:
@@ -395,26 +417,15 @@ class Ledger(Application[UUID]):
                         "unknown_dossier", f"code: no dossier {command.code} was ever recorded"
                     )
                 before = dossier.version
-                if isinstance(command, RecordDossierTransfer):
-                    dossier.transfer(
-                        from_agency=command.from_agency,
-                        to_agency=command.to_agency,
-                        reason=command.reason,
-                        message_id=command.message_id,
-                        received_at=command.received_at,
-                    )
-                else:
-                    dossier.change_status(
-                        status=command.status,
-                        by=command.by,
-                        note=command.note,
-                        message_id=command.message_id,
-                        received_at=command.received_at,
-                    )
+                _change_dossier(dossier, command, self.calendar)
         except RuleViolation as violation:
             return Refused(command.message_id, violation.code, violation.reason)
         batch.touched[aggregate_id] = dossier
-        return _Pending(command.message_id, _versions(aggregate_id, before, dossier.version), ())
+        return _Pending(
+            command.message_id,
+            _versions(aggregate_id, before, dossier.version),
+            _dossier_route(dossier, command),
+        )
 
     def _apply_member(
         self,
@@ -594,7 +605,7 @@ def _aggregate_ids(command: Command) -> list[UUID]:
     elif isinstance(command, RecordRefusal):
         if command.document_id:
             ids.append(document_aggregate_id(command.document_id))
-    elif isinstance(command, (RecordDossierReceived, RecordDossierTransfer, RecordDossierStatus)):
+    elif isinstance(command, DOSSIER_COMMANDS):
         ids.append(dossier_aggregate_id(command.code))
     elif isinstance(command, RecordLookup):
         ids.append(lookup_aggregate_id(command.message_id))
@@ -646,6 +657,89 @@ _MEMBER_CHANGES: dict[type[Any], Callable[[Member, Any], None]] = {
 
 def _change_member(member: Member, command: Command) -> None:
     _MEMBER_CHANGES[type(command)](member, command)
+
+
+def _dossier_actor(command: DossierCommand) -> str:
+    """The member whose signed message the command comes from."""
+    if isinstance(command, RecordDossierReceived):
+        return command.receiver
+    if isinstance(command, RecordDossierTransfer):
+        return command.from_agency
+    if isinstance(command, RecordPostalOrder):
+        return command.ordered_by
+    return command.by
+
+
+def _dossier_route(dossier: Dossier, command: DossierCommand) -> tuple[str, ...]:
+    """The agencies of the dossier, and the operator of a postal order."""
+    route = dossier.route_to(_dossier_actor(command))
+    if isinstance(command, RecordPostalOrder) and command.operator not in route:
+        route += (command.operator,)
+    return route
+
+
+def _change_dossier(dossier: Dossier, command: Command, calendar: WorkingCalendar) -> None:
+    if isinstance(command, RecordDossierTransfer):
+        dossier.transfer(
+            from_agency=command.from_agency,
+            to_agency=command.to_agency,
+            reason=command.reason,
+            message_id=command.message_id,
+            received_at=command.received_at,
+            header_b64=command.header_b64,
+            signature_b64=command.signature_b64,
+            at=command.at,
+        )
+    elif isinstance(command, RecordDossierStatus):
+        dossier.change_status(
+            status=command.status,
+            by=command.by,
+            note=command.note,
+            message_id=command.message_id,
+            received_at=command.received_at,
+            header_b64=command.header_b64,
+            signature_b64=command.signature_b64,
+            at=command.at,
+            calendar=calendar,
+            documents=command.documents,
+            amount=command.amount,
+        )
+    elif isinstance(command, RecordDossierApology):
+        dossier.apologize(
+            by=command.by,
+            new_appointment=command.new_appointment,
+            reason=command.reason,
+            message_id=command.message_id,
+            received_at=command.received_at,
+            header_b64=command.header_b64,
+            signature_b64=command.signature_b64,
+            at=command.at,
+        )
+    elif isinstance(command, RecordPostalOrder):
+        dossier.order_postal(
+            order_id=command.order_id,
+            order_kind=command.order_kind,
+            ordered_by=command.ordered_by,
+            operator=command.operator,
+            message_id=command.message_id,
+            received_at=command.received_at,
+            header_b64=command.header_b64,
+            signature_b64=command.signature_b64,
+        )
+    elif isinstance(command, RecordPostalTracking):
+        dossier.track_postal(
+            order_id=command.order_id,
+            state=command.state,
+            note=command.note,
+            by=command.by,
+            at=command.at,
+            message_id=command.message_id,
+            received_at=command.received_at,
+            header_b64=command.header_b64,
+            signature_b64=command.signature_b64,
+        )
+    else:
+        raise TypeError(f"not a dossier command: {type(command).__name__}")
 
 
 def _route_to(document: Document, command: Command) -> tuple[str, ...]:

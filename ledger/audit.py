@@ -126,6 +126,12 @@ SIGNER_FIELDS: dict[str, str] = {
     "Document.StatusReported": "reporter",
     "Document.Delivered": "recipient",
     "RefusedMessage.Refused": "claimed_sender",
+    "Dossier.Received": "receiver",
+    "Dossier.Transferred": "from_agency",
+    "Dossier.StatusChanged": "by",
+    "Dossier.Apologized": "by",
+    "Dossier.PostalOrdered": "by",
+    "Dossier.PostalTracked": "by",
 }
 
 

@@ -73,6 +73,18 @@ class RecordDossierReceived:
     channel: int
     due_date: str
     received_at: str
+    # The dossier work: what the one-stop system says (the due date is then computed from
+    # working_days and `at`, the agency's own time of receipt, ISO 8601 with offset).
+    owner: str = ""
+    summary: str = ""
+    working_days: int = 0
+    at: str = ""
+    status: int = 2
+    documents: tuple[str, ...] = ()  # "name sha256-hex" of each submitted paper
+    fees: int = 0
+    # The member's signed envelope header and signature (base64), kept for audits.
+    header_b64: str = ""
+    signature_b64: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,6 +95,10 @@ class RecordDossierTransfer:
     to_agency: str
     reason: str
     received_at: str
+    at: str = ""
+    # The member's signed envelope header and signature (base64), kept for audits.
+    header_b64: str = ""
+    signature_b64: str = ""
 
 
 @dataclass(frozen=True)
@@ -93,6 +109,57 @@ class RecordDossierStatus:
     by: str
     note: str
     received_at: str
+    at: str = ""
+    documents: tuple[str, ...] = ()  # supplied papers, when a supplement is handed in
+    amount: int = 0  # VND, for a financial obligation (status 6)
+    # The member's signed envelope header and signature (base64), kept for audits.
+    header_b64: str = ""
+    signature_b64: str = ""
+
+
+@dataclass(frozen=True)
+class RecordDossierApology:
+    """The apology and new appointment date for a late dossier."""
+
+    message_id: str
+    code: str
+    by: str
+    new_appointment: str
+    reason: str
+    received_at: str
+    at: str = ""
+    # The member's signed envelope header and signature (base64), kept for audits.
+    header_b64: str = ""
+    signature_b64: str = ""
+
+
+@dataclass(frozen=True)
+class RecordPostalOrder:
+    message_id: str
+    code: str
+    order_id: str
+    order_kind: str
+    ordered_by: str
+    operator: str
+    received_at: str
+    # The member's signed envelope header and signature (base64), kept for audits.
+    header_b64: str = ""
+    signature_b64: str = ""
+
+
+@dataclass(frozen=True)
+class RecordPostalTracking:
+    message_id: str
+    code: str
+    order_id: str
+    state: int
+    note: str
+    by: str
+    at: str
+    received_at: str
+    # The member's signed envelope header and signature (base64), kept for audits.
+    header_b64: str = ""
+    signature_b64: str = ""
 
 
 @dataclass(frozen=True)
@@ -174,7 +241,22 @@ class RecordLookupAnswer:
 
 
 DocumentCommand = RecordDocument | RecordStatus | RecordDelivery
-DossierCommand = RecordDossierReceived | RecordDossierTransfer | RecordDossierStatus
+DossierCommand = (
+    RecordDossierReceived
+    | RecordDossierTransfer
+    | RecordDossierStatus
+    | RecordDossierApology
+    | RecordPostalOrder
+    | RecordPostalTracking
+)
+DOSSIER_COMMANDS = (
+    RecordDossierReceived,
+    RecordDossierTransfer,
+    RecordDossierStatus,
+    RecordDossierApology,
+    RecordPostalOrder,
+    RecordPostalTracking,
+)
 MemberCommand = (
     RegisterMember | AddMemberKey | RevokeMemberKey | RetireMemberKey | GrantRoute | WithdrawRoute
 )

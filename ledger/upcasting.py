@@ -22,3 +22,28 @@ def refused_v1_v2(state: dict[str, Any]) -> None:
     refusal shows in that document's history and a message accepted once is never refused
     later. v1 (the walking skeleton) did not record it: "" means "not known"."""
     state.setdefault("document_id", "")
+
+
+def dossier_received_v1_v2(state: dict[str, Any]) -> None:
+    """Dossier.Received v2 (the dossier work) adds what the one-stop system said about the
+    dossier: owner, summary, processing time in working days, its own time of receipt, the
+    first status, submitted documents (name and SHA-256) and fees. v1 recorded none of it;
+    the old aggregate started every dossier at status 1."""
+    state.setdefault("owner", "")
+    state.setdefault("summary", "")
+    state.setdefault("working_days", 0)
+    state.setdefault("at", state.get("received_at", ""))
+    state.setdefault("status", 1)
+    state.setdefault("documents", [])
+    state.setdefault("fees", 0)
+    state.setdefault("header_b64", "")
+    state.setdefault("signature_b64", "")
+
+
+def dossier_at_v1_v2(state: dict[str, Any]) -> None:
+    """Dossier.Transferred and Dossier.StatusChanged v2 carry `at`, the agency's own time of
+    the act (ThoiDiemXuLy), which due dates are judged on; v1 had only the hub's receive
+    time, the best stand-in. Nor did they keep the signed header (header_b64 "")."""
+    state.setdefault("at", state.get("received_at", ""))
+    state.setdefault("header_b64", "")
+    state.setdefault("signature_b64", "")

@@ -578,6 +578,6 @@ def _inbox_item(row: InboxRow, problems: dict[int, str] | None = None) -> exchan
         item.document.CopyFrom(parse_document(opened))
     elif row.kind == Kind.STATUS.value:
         item.status.CopyFrom(parse_status(opened))
-    else:
+    elif row.kind == Kind.DELIVERY.value:
         item.delivered_message_id = parse_delivery(opened).message_id
     return item

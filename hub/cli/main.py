@@ -524,6 +524,7 @@ import hub.cli.audit  # noqa: E402
 import hub.cli.ledger_cmds  # noqa: E402,F401
 from hub.cli.apps import audit_app, ledger_app  # noqa: E402
 from hub.cli.documents import attachment_app, stats_command  # noqa: E402
+from hub.cli.dossier import dossier_app, stats_app  # noqa: E402
 from hub.cli.edxml import edxml_app  # noqa: E402
 from hub.cli.keys import keys_app  # noqa: E402
 from hub.cli.ops import status_command, streams_app  # noqa: E402
@@ -536,8 +537,10 @@ app.add_typer(ledger_app, name="ledger")
 app.command("status")(status_command)
 app.add_typer(streams_app, name="streams")
 app.add_typer(edxml_app, name="edxml")
-app.command("stats")(stats_command)
 app.add_typer(attachment_app, name="attachment")
+app.add_typer(dossier_app, name="dossier")
+stats_app.command("documents")(stats_command)
+app.add_typer(stats_app, name="stats")
 
 
 # -- helpers ----------------------------------------------------------------------------------

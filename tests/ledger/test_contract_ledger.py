@@ -18,7 +18,8 @@ from eventsourcing.persistence import StoredEvent
 
 from ledger import projections
 from ledger.application import Ledger
-from ledger.commands import Command, Recorded, Refused
+from ledger.commands import Command, RecordDossierStatus, Recorded, Refused
+from ledger.dossier import dossier_aggregate_id
 from ledger.projections import Views
 from ledger.refusal import refusal_aggregate_id
 from ledger.replay import replay_all, replay_document
@@ -329,6 +330,55 @@ class LedgerContract:
         assert _recorded(again).duplicate and _recorded(again).position == 1
         assert scan_ledger(ledger).by_type() == {"RefusedMessage.Refused": 1}
         assert replay_all(ledger, instant(1)).counts() == {"refusal": 1}
+
+
+    def test_a_dossier_recorded_before_the_dossier_work_is_read_and_carried_on(
+        self, ledger: Ledger
+    ) -> None:
+        code = "000.00.14.H20-200703-0002"
+        stamp = {"_type_": "datetime_iso", "_data_": "2026-06-09T01:00:00.100000+00:00"}
+        v1 = [
+            {
+                "timestamp": stamp,
+                "originator_topic": "ledger.dossier:Dossier",
+                "code": code,
+                "procedure_code": "1.011442.000.00.00.H38",
+                "receiver": H49,
+                "channel": 2,
+                "due_date": "20260615",
+                "message_id": "old-d1",
+                "received_at": "2026-06-09T01:00:00.000+00:00",
+            },
+            {
+                "timestamp": stamp,
+                "status": 2,
+                "by": H49,
+                "note": "",
+                "message_id": "old-d2",
+                "received_at": "2026-06-09T01:01:00.000+00:00",
+            },
+        ]
+        ledger.recorder.insert_events(
+            [
+                StoredEvent(
+                    originator_id=dossier_aggregate_id(code),
+                    originator_version=version,
+                    topic=f"ledger.dossier:Dossier.{name}",
+                    state=json.dumps(state).encode(),
+                )
+                for version, name, state in ((1, "Received", v1[0]), (2, "StatusChanged", v1[1]))
+            ]
+        )
+        dossier = ledger.dossier(code)
+        assert (dossier.status, dossier.owner, dossier.last_at) == (
+            2,
+            "",
+            "2026-06-09T01:01:00.000+00:00",  # v1 had only the hub's time
+        )
+        (later,) = ledger.record(
+            [RecordDossierStatus("new-d3", code, 4, H49, "", "2026-06-09T02:00:00.000+00:00")]
+        )
+        assert _recorded(later).position == 3 and ledger.dossier(code).status == 4
 
 
 class TestSqliteLedger(LedgerContract):

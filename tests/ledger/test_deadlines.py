@@ -43,7 +43,9 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 def _stats(data_dir: Path, at: str) -> dict[str, object]:
-    result = runner.invoke(app, ["stats", "--json", "--at", at, "--data-dir", str(data_dir)])
+    result = runner.invoke(
+        app, ["stats", "documents", "--json", "--at", at, "--data-dir", str(data_dir)]
+    )
     assert result.exit_code == 0, result.stderr
     loaded: dict[str, object] = json.loads(result.stdout)
     return loaded
@@ -62,7 +64,9 @@ def test_the_due_day_ends_at_midnight_in_ha_noi(data_dir: Path) -> None:
 
 
 def test_stats_as_a_table(data_dir: Path) -> None:
-    result = runner.invoke(app, ["stats", "--at", "2026-07-01", "--data-dir", str(data_dir)])
+    result = runner.invoke(
+        app, ["stats", "documents", "--at", "2026-07-01", "--data-dir", str(data_dir)]
+    )
     assert result.exit_code == 0, result.stderr
     assert f"overdue: {G15} on d1 (due {DUE})" in result.stdout
     assert "2 documents with a due date" in result.stdout

@@ -103,7 +103,12 @@ def test_a_dossier_moves_between_agencies_and_its_holder_changes_its_status(
         ledger.record([RecordDossierStatus("x2", DOSSIER, 4, G15, "", at(1))])[0], "not_the_holder"
     )
     ledger.record([RecordDossierTransfer("x3", DOSSIER, H49, G15, "liên thông", at(2))])
-    ledger.record([RecordDossierStatus("x4", DOSSIER, 10, G15, "đã trả", at(3))])
+    _refused(
+        ledger.record([RecordDossierStatus("x4", DOSSIER, 10, G15, "đã trả", at(3))])[0],
+        "illegal_transition",  # a result is returned once the dossier is finished (9)
+    )
+    ledger.record([RecordDossierStatus("x4b", DOSSIER, 9, G15, "xong", at(3))])
+    ledger.record([RecordDossierStatus("x4c", DOSSIER, 10, G15, "đã trả", at(3))])
     _refused(
         ledger.record([RecordDossierStatus("x5", DOSSIER, 4, G15, "", at(4))])[0],
         "illegal_transition",

@@ -109,7 +109,7 @@ def test_dossiers_and_members_replay_too(ledger: Ledger) -> None:
     )
     ledger.record([RevokeMemberKey("r1", G22, "k1", at(30), "lost", at(30))])
     at_5 = replay_dossier(ledger, DOSSIER, instant(5)).state
-    assert at_5 is not None and (at_5["holder"], at_5["status"]) == (H49, 1)
+    assert at_5 is not None and (at_5["holder"], at_5["status"]) == (H49, 2)  # accepted
     at_25 = replay_dossier(ledger, DOSSIER, instant(25)).state
     assert at_25 is not None and (at_25["holder"], at_25["status"]) == (G15, 4)
     before = replay_member(ledger, G22, instant(29)).state

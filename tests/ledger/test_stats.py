@@ -13,11 +13,14 @@ from ledger.base import MessageAggregate
 from ledger.commands import (
     AddMemberKey,
     GrantRoute,
+    RecordDossierApology,
     RecordDossierReceived,
     RecordDossierStatus,
     RecordDossierTransfer,
     RecordLookup,
     RecordLookupAnswer,
+    RecordPostalOrder,
+    RecordPostalTracking,
     RegisterMember,
     RetireMemberKey,
     RevokeMemberKey,
@@ -28,9 +31,12 @@ from ledger.stats import UNKNOWN_MEMBER, fact_of, scan_ledger
 from ledger.storage import SqliteStorage
 from tests.ledger import builders as b
 from tests.ledger.backends import at
-from tests.support import G01, G15, G22, H49
+from tests.support import G01, G15, G22, H49, POST
 
 DOSSIER = "000.00.14.H20-200703-0002"
+# A second dossier, received by the Ministry of Finance a week before T0 with one working
+# day to decide, so it comes late: it has every other kind of dossier event.
+LATE, G12 = "000.00.00.G12-260601-0001", "000.00.00.G12"
 
 
 @pytest.fixture
@@ -61,6 +67,17 @@ def _every_kind_of_event(ledger: Ledger) -> None:
             WithdrawRoute("r5", G01, "000.*", ("status",), at(13)),
             RecordLookup("l1", G15, "cán bộ A", "xác minh hồ sơ", "ab" * 32, at(14)),
             RecordLookupAnswer("l2", "l1", G01, True, at(15)),
+            RecordDossierReceived(
+                "y1", LATE, "p", G12, 3, "", at(16), working_days=1, at="2026-06-01T09:00+07:00"
+            ),
+            RecordDossierStatus("y2", LATE, 5, G12, "thiếu giấy tờ", at(16)),  # and ClockPaused
+            RecordDossierStatus("y3", LATE, 4, G12, "", at(16)),  # and ClockResumed
+            RecordDossierStatus("y4", LATE, 6, G12, "lệ phí", at(16), amount=50_000),
+            RecordDossierStatus("y5", LATE, 4, G12, "", at(16)),
+            RecordDossierStatus("y6", LATE, 9, G12, "", at(16)),  # and Judged
+            RecordDossierApology("y7", LATE, G12, "2026-06-20", "quá tải", at(16)),
+            RecordPostalOrder("y8", LATE, "o-1", "delivery", G12, POST, at(16)),
+            RecordPostalTracking("y9", LATE, "o-1", 3, "", POST, at(16), at(16)),
         ]
     )
     assert all(type(o).__name__ == "Recorded" for o in outcomes), outcomes
@@ -83,6 +100,10 @@ def test_every_event_type_is_counted_for_a_member(ledger: Ledger) -> None:
         G15: 4 + 1 + 1,  # four routings to it, the dossier status it set, its look-up
         G22: 4 + 3 + 1,  # four documents sent, the three that revoked/updated/replaced, a refusal
         H49: 4 + 1 + 1 + 2,  # four routings, a delivery, a status, receiving and handing on
+        # received; 5 statuses, 2 pauses, 2 resumptions, an obligation, the verdict, the
+        # apology, the postal order and the status 10 its delivery made
+        G12: 1 + 5 + 2 + 2 + 1 + 1 + 1 + 1 + 1,
+        POST: 1,  # the tracking event
     }
 
 

@@ -7,6 +7,7 @@ import dataclasses
 from typing import Any
 
 from ledger import upcasting
+from ledger.dossier import Dossier
 from ledger.refusal import RefusedMessage
 
 
@@ -21,3 +22,33 @@ def test_the_refusal_event_declares_its_version_and_the_step_to_reach_it() -> No
     assert event_class.class_version == 2
     assert event_class.upcast_v1_v2 is upcasting.refused_v1_v2
     assert "document_id" in {f.name for f in dataclasses.fields(event_class)}
+
+
+def test_v1_dossier_events_gain_what_was_not_known_then() -> None:
+    received: dict[str, Any] = {"code": "c", "received_at": "2026-06-09T01:00:00+00:00"}
+    upcasting.dossier_received_v1_v2(received)
+    assert received == {
+        "code": "c",
+        "received_at": "2026-06-09T01:00:00+00:00",
+        "owner": "",
+        "summary": "",
+        "working_days": 0,
+        "at": "2026-06-09T01:00:00+00:00",
+        "status": 1,
+        "documents": [],
+        "fees": 0,
+        "header_b64": "",
+        "signature_b64": "",
+    }
+    changed: dict[str, Any] = {"status": 4, "received_at": "t"}
+    upcasting.dossier_at_v1_v2(changed)
+    assert changed == {
+        "status": 4,
+        "received_at": "t",
+        "at": "t",
+        "header_b64": "",
+        "signature_b64": "",
+    }
+    for event_class in (Dossier.Received, Dossier.Transferred, Dossier.StatusChanged):
+        assert event_class.class_version == 2
+        assert {"at", "header_b64"} <= {f.name for f in dataclasses.fields(event_class)}

@@ -410,13 +410,32 @@ def test_dossiers_hand_their_due_date_to_the_agency_they_are_transferred_to() ->
         received_at=_at("2026-03-01"),
     )
     log.add("x3", "Dossier.StatusChanged", status=3, by=commune, received_at=_at("2026-03-02"))
+    # x4: due 5/3, the clock paused for a supplement moved it to 9/3; finished (by the
+    # agency's own time) on 9/3 although the hub heard of it on the 11th: on time.
+    log.add(
+        "x4",
+        "Dossier.Received",
+        code="000.01.01.H49-260301-0004",
+        receiver=commune,
+        due_date="2026-03-05",
+        received_at=_at("2026-03-01"),
+    )
+    log.add("x4", "Dossier.ClockResumed", due_date="2026-03-09", received_at=_at("2026-03-04"))
+    log.add(
+        "x4",
+        "Dossier.StatusChanged",
+        status=9,
+        by=commune,
+        at="2026-03-09T16:00:00+07:00",
+        received_at=_at("2026-03-11"),
+    )
     projection = ActivityProjection()
     projection.catch_up(log.read)
     dossiers = projection.report(datetime(2026, 3, 12, tzinfo=UTC))["dossiers"]
-    assert (dossiers["total"], dossiers["on_time"], dossiers["overdue"]) == (3, 1, 1)
+    assert (dossiers["total"], dossiers["on_time"], dossiers["overdue"]) == (4, 2, 1)
     assert {m["member"]: (m["on_time"], m["overdue"]) for m in dossiers["by_member"]} == {
         province: (1, 0),
-        commune: (0, 1),
+        commune: (1, 1),
     }
     assert dossiers["note"] == ""
 

@@ -33,20 +33,25 @@ def _members(*members: dict[str, Any]) -> dict[str, Any]:
 
 def test_demo_config_has_the_five_demo_members_with_their_real_codes() -> None:
     config = load_config(None)
-    assert [m.code for m in config.members] == [G22, G15, H49, G01, POST]
+    assert [m.code for m in config.members][:5] == [G22, G15, H49, G01, POST]
     assert all(is_valid_code(m.code) for m in config.members)
     by_code = {m.code: m for m in config.members}
     assert by_code[G22].name == "Văn phòng Chính phủ"
     assert by_code[G15].name == "Bộ Tư pháp"
     assert by_code[H49].name == "UBND tỉnh Quảng Ninh"
-    assert [m.kind for m in config.members] == [
+    assert [m.kind for m in config.members][:5] == [
         "document",
         "document",
         "document",
         "population",
         "postal",
     ]
-    assert [m.grpc_port for m in config.members] == [50051, 50052, 50053, 50054, 50055]
+    assert [m.grpc_port for m in config.members][:5] == [50051, 50052, 50053, 50054, 50055]
+    # A commune's and the province's one-stop systems, for dossiers.
+    assert {m.code: m.kind for m in config.members[5:] if m.kind == "dossier"} == {
+        "000.01.01.H49": "dossier",
+        "000.00.01.H49": "dossier",
+    }
     assert all(m.public_key is None for m in config.members)
 
 
@@ -61,9 +66,18 @@ def test_demo_config_settings() -> None:
 
 
 def test_demo_config_routes_documents_between_state_bodies_only() -> None:
-    (route,) = load_config(None).routes
-    assert (route.senders, route.recipients) == ("000.*", "000.*")
-    assert route.kinds == frozenset(Kind)
+    routes = load_config(None).routes
+    documents = [r for r in routes if Kind.DOCUMENT in r.kinds]
+    assert [(r.senders, r.recipients) for r in documents] == [("000.*", "000.*")]
+    assert documents[0].kinds == frozenset({Kind.DOCUMENT, Kind.STATUS, Kind.DELIVERY})
+    # Dossiers between state bodies; postal orders to the postal service and tracking back.
+    assert {(r.senders, r.recipients, *sorted(r.kinds)) for r in routes} - {
+        (r.senders, r.recipients, *sorted(r.kinds)) for r in documents
+    } == {
+        ("000.*", "000.*", Kind.DOSSIER),
+        ("000.*", "BCCI.VNPOST", Kind.POSTAL),
+        ("BCCI.VNPOST", "000.*", Kind.POSTAL),
+    }
 
 
 def test_load_config_reads_a_file(tmp_path: Path) -> None:

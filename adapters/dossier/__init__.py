@@ -1,0 +1,1 @@
+"""The dossier adapter: the gateway of one-stop systems for administrative dossiers."""
