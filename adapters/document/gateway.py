@@ -20,7 +20,7 @@ from nats.js import JetStreamContext
 
 from adapters.crypto import Signer, verify_raw
 from adapters.document.attachments import AttachmentProblem, AttachmentStore
-from adapters.document.mailbox import Mailbox, SentRow
+from adapters.document.mailbox import Arrival, DeliveryProof, HubVerdict, Mailbox, SentRow
 from adapters.envelope import (
     EnvelopeError,
     attachment_digests,
@@ -287,7 +287,10 @@ class DocumentGateway:
     # -- receiving --------------------------------------------------------------------------
 
     async def _on_deliveries(self, msgs: list[Msg]) -> None:
-        stored = False
+        """Verify a pull of routed messages, keep them in one mailbox transaction, then ack:
+        nothing is acknowledged to NATS before it is durable here."""
+        arrivals: list[Arrival] = []
+        taken: list[Msg] = []
         for msg in msgs:
             try:
                 verified = open_routed(
@@ -299,17 +302,26 @@ class DocumentGateway:
                 await msg.term()
                 continue
             header = verified.opened.header
-            if header.kind is Kind.DOCUMENT and self.mailbox.received(header.message_id) is None:
+            if (
+                header.kind is Kind.DOCUMENT
+                and header.attachments
+                and self.mailbox.received(header.message_id) is None
+            ):
                 await self._check_stored_attachments(verified.opened)
-            stored |= self.mailbox.store_received(
-                message_id=header.message_id,
-                kind=header.kind.value,
-                document_id=header.document_id,
-                sender=header.sender,
-                ledger_position=verified.stamp.ledger_position,
-                received_at_ms=self._clock.now_ms(),
-                routed=verified.routed_bytes,
+            arrivals.append(
+                Arrival(
+                    message_id=header.message_id,
+                    kind=header.kind.value,
+                    document_id=header.document_id,
+                    sender=header.sender,
+                    ledger_position=verified.stamp.ledger_position,
+                    received_at_ms=self._clock.now_ms(),
+                    routed=verified.routed_bytes,
+                )
             )
+            taken.append(msg)
+        stored = any(self.mailbox.store_received_many(arrivals)) if arrivals else False
+        for msg in taken:
             await msg.ack()
         if stored:
             async with self.arrivals:
@@ -345,6 +357,12 @@ class DocumentGateway:
                 self.mailbox.record_attachment_problem(header.message_id, i, str(problem))
 
     async def _on_receipts(self, msgs: list[Msg]) -> None:
+        """Keep a pull of hub receipts in one mailbox transaction, ack, then wake whoever
+        waits for them (a waiter must find the verdict stored when it looks)."""
+        verdicts: list[HubVerdict] = []
+        deliveries: list[DeliveryProof] = []
+        answered: list[envelope_pb2.Receipt] = []
+        taken: list[Msg] = []
         for msg in msgs:
             try:
                 receipt = open_receipt(msg.data, hub_public_key=self._hub_key)
@@ -353,18 +371,26 @@ class DocumentGateway:
                 await msg.term()
                 continue
             if receipt.delivered_to:
-                self.mailbox.record_delivery(
-                    receipt.message_id, receipt.delivered_to, receipt.ledger_position
+                deliveries.append(
+                    DeliveryProof(receipt.message_id, receipt.delivered_to, receipt.ledger_position)
                 )
             else:
-                self.mailbox.record_receipt(
-                    receipt.message_id,
-                    accepted=receipt.accepted,
-                    position=receipt.ledger_position,
-                    code=receipt.reject_code,
-                    reason=receipt.reject_reason,
+                verdicts.append(
+                    HubVerdict(
+                        receipt.message_id,
+                        receipt.accepted,
+                        receipt.ledger_position,
+                        receipt.reject_code,
+                        receipt.reject_reason,
+                    )
                 )
-                for future in self._waiters.get(receipt.message_id, []):
-                    if not future.done():
-                        future.set_result(receipt)
+                answered.append(receipt)
+            taken.append(msg)
+        if verdicts or deliveries:
+            self.mailbox.record_receipts(verdicts, deliveries)
+        for msg in taken:
             await msg.ack()
+        for receipt in answered:
+            for future in self._waiters.get(receipt.message_id, []):
+                if not future.done():
+                    future.set_result(receipt)

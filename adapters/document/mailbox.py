@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +62,35 @@ CREATE TABLE IF NOT EXISTS deliveries (
     PRIMARY KEY (message_id, recipient)
 );
 """
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A verified routed message, as the inbox keeps it."""
+
+    message_id: str
+    kind: str
+    document_id: str
+    sender: str
+    ledger_position: int
+    received_at_ms: int
+    routed: bytes
+
+
+@dataclass(frozen=True)
+class HubVerdict:
+    message_id: str
+    accepted: bool
+    position: int
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DeliveryProof:
+    message_id: str
+    recipient: str
+    position: int
 
 
 @dataclass(frozen=True)
@@ -131,13 +160,36 @@ class Mailbox:
         routed: bytes,
     ) -> bool:
         """Keep a verified routed message; False when it was already here (a redelivery)."""
+        (stored,) = self.store_received_many(
+            [
+                Arrival(
+                    message_id, kind, document_id, sender, ledger_position, received_at_ms, routed
+                )
+            ]
+        )
+        return stored
+
+    def store_received_many(self, arrivals: Sequence[Arrival]) -> list[bool]:
+        """Keep a batch of verified routed messages in one transaction (one commit for a
+        whole pull from NATS); per message, False when it was already here."""
+        stored = []
         with self._tx() as db:
-            cursor = db.execute(
-                "INSERT OR IGNORE INTO inbox (message_id, kind, document_id, sender,"
-                " ledger_position, received_at_ms, routed) VALUES (?,?,?,?,?,?,?)",
-                (message_id, kind, document_id, sender, ledger_position, received_at_ms, routed),
-            )
-            return cursor.rowcount == 1
+            for a in arrivals:
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO inbox (message_id, kind, document_id, sender,"
+                    " ledger_position, received_at_ms, routed) VALUES (?,?,?,?,?,?,?)",
+                    (
+                        a.message_id,
+                        a.kind,
+                        a.document_id,
+                        a.sender,
+                        a.ledger_position,
+                        a.received_at_ms,
+                        a.routed,
+                    ),
+                )
+                stored.append(cursor.rowcount == 1)
+        return stored
 
     def inbox(self, *, after: int = 0, include_acknowledged: bool = False) -> list[InboxRow]:
         sql = "SELECT * FROM inbox WHERE delivery_id > ?"
@@ -284,17 +336,25 @@ class Mailbox:
     def record_receipt(
         self, message_id: str, *, accepted: bool, position: int, code: str, reason: str
     ) -> None:
-        with self._tx() as db:
-            db.execute(
-                "UPDATE sent SET accepted = ?, ledger_position = ?, reject_code = ?,"
-                " reject_reason = ? WHERE message_id = ?",
-                (int(accepted), position, code, reason, message_id),
-            )
+        self.record_receipts([HubVerdict(message_id, accepted, position, code, reason)], [])
 
     def record_delivery(self, message_id: str, recipient: str, position: int) -> None:
+        self.record_receipts([], [DeliveryProof(message_id, recipient, position)])
+
+    def record_receipts(
+        self, verdicts: Sequence[HubVerdict], deliveries: Sequence[DeliveryProof]
+    ) -> None:
+        """The hub's verdicts on our messages and our recipients' delivery proofs, from one
+        pull, in one transaction."""
         with self._tx() as db:
-            db.execute(
-                "INSERT OR IGNORE INTO deliveries VALUES (?,?,?)", (message_id, recipient, position)
+            db.executemany(
+                "UPDATE sent SET accepted = ?, ledger_position = ?, reject_code = ?,"
+                " reject_reason = ? WHERE message_id = ?",
+                [(int(v.accepted), v.position, v.code, v.reason, v.message_id) for v in verdicts],
+            )
+            db.executemany(
+                "INSERT OR IGNORE INTO deliveries VALUES (?,?,?)",
+                [(d.message_id, d.recipient, d.position) for d in deliveries],
             )
 
     def deliveries(self, message_id: str) -> list[tuple[str, int]]:
