@@ -22,6 +22,7 @@ from adapters.crypto import (
 )
 from adapters.document.validation import validate_document
 from adapters.pb.truc.v1 import document_pb2, envelope_pb2
+from adapters.population.payloads import inspect_lookup
 from hub.errors import MalformedMessage
 from hub.model import AttachmentDigest, Header, Kind, Opened, PayloadFacts
 from ledger.agency import is_valid_code
@@ -34,6 +35,8 @@ _KINDS = {
     envelope_pb2.MESSAGE_KIND_DOCUMENT: Kind.DOCUMENT,
     envelope_pb2.MESSAGE_KIND_STATUS: Kind.STATUS,
     envelope_pb2.MESSAGE_KIND_DELIVERY: Kind.DELIVERY,
+    envelope_pb2.MESSAGE_KIND_LOOKUP: Kind.LOOKUP,
+    envelope_pb2.MESSAGE_KIND_LOOKUP_ANSWER: Kind.LOOKUP_ANSWER,
 }
 _WIRE_KINDS = {kind: wire for wire, kind in _KINDS.items()}
 STATUS_CODES = frozenset({"01", "02", "03", "04", "05", "06", "13", "15", "16"})
@@ -213,6 +216,8 @@ def inspect_payload(opened: Opened) -> PayloadFacts:
     """Parse and validate the payload the header announces; name the field that is wrong."""
     check_payload_digest(opened)
     header = opened.header
+    if header.kind in (Kind.LOOKUP, Kind.LOOKUP_ANSWER):
+        return inspect_lookup(opened)
     if header.kind is Kind.DOCUMENT:
         doc = parse_document(opened)
         validate_document(doc)

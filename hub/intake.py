@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from hub.errors import MalformedMessage
+from hub.lookups import CitizenPrivacy, LookupRefused, lookup_command
 from hub.model import Kind, Opened, PayloadFacts
 from hub.ports import Clock, EnvelopeCodec
 from hub.registry import Registry, RegistryError
@@ -68,11 +69,14 @@ class Intake:
         codec: EnvelopeCodec,
         clock: Clock,
         replay_window_ms: int = REPLAY_WINDOW_MS,
+        privacy: CitizenPrivacy | None = None,
     ) -> None:
         self._registry = registry
         self._codec = codec
         self._clock = clock
         self._replay_window_ms = replay_window_ms
+        # Population look-ups are pseudonymised with it; without it they are refused.
+        self._privacy = privacy
 
     def use_registry(self, registry: Registry) -> None:
         """Judge from now on with `registry` (after a key rotation or revocation)."""
@@ -121,6 +125,12 @@ class Intake:
             facts = self._codec.inspect(opened)
         except MalformedMessage as error:
             return Rejected("invalid_payload", str(error), now, opened, notify, True)
+        if header.kind in (Kind.LOOKUP, Kind.LOOKUP_ANSWER):
+            try:
+                command = lookup_command(self._registry, self._privacy, opened, facts, iso_ms(now))
+            except LookupRefused as error:
+                return Rejected(error.code, error.reason, now, opened, notify, True)
+            return Accepted(opened, facts, command, key.public_key, now)
         return Accepted(opened, facts, _command(opened, facts, now), key.public_key, now)
 
     def _judge_authenticated(

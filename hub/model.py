@@ -13,6 +13,9 @@ class Kind(StrEnum):
     DOCUMENT = "document"
     STATUS = "status"
     DELIVERY = "delivery"
+    # Population look-ups (issue 7): a request to the population member, and its answer.
+    LOOKUP = "lookup"
+    LOOKUP_ANSWER = "lookup_answer"
 
 
 @dataclass(frozen=True)
@@ -60,3 +63,21 @@ class PayloadFacts:
     description: str = ""
     delivered_message_id: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    # A look-up's request or answer (issue 7); personal data, never recorded in clear.
+    lookup: LookupFacts | None = None
+
+
+@dataclass(frozen=True)
+class LookupFacts:
+    """What the hub needs from a look-up payload: the number (to pseudonymise, never to
+    keep), who asks and why, which attributes are asked for or disclosed."""
+
+    id_number: str
+    officer: str = ""
+    purpose: str = ""
+    legal_basis: str = ""
+    attributes: tuple[str, ...] = ()
+    # Answers only.
+    request_message_id: str = ""
+    matched: bool = False
+    disclosed: tuple[tuple[str, str], ...] = ()

@@ -126,6 +126,8 @@ SIGNER_FIELDS: dict[str, str] = {
     "Document.StatusReported": "reporter",
     "Document.Delivered": "recipient",
     "RefusedMessage.Refused": "claimed_sender",
+    "Lookup.Requested": "requester",
+    "Lookup.Answered": "answered_by",
 }
 
 

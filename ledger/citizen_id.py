@@ -182,3 +182,20 @@ def check_citizen(
             "id_number", f"the century/sex digit (4th) says {citizen.sex}, not {sex}"
         )
     return citizen
+
+
+# What a look-up may ask the register to disclose besides "matched" (the route policy grants
+# each member a subset): DOMAIN.md section 5, the minimum an agency needs to skip asking for
+# papers again.
+ATTRIBUTES: tuple[str, ...] = ("sex", "place_of_birth", "place_of_residence", "nationality")
+
+
+def check_attributes(names: list[str] | tuple[str, ...], field: str = "attributes") -> None:
+    """Known attribute names, each once."""
+    for i, name in enumerate(names):
+        if name not in ATTRIBUTES:
+            raise InvalidCitizenId(
+                f"{field}[{i}]", f"{name[:40]!r} is not one of {', '.join(ATTRIBUTES)}"
+            )
+    if len(set(names)) != len(names):
+        raise InvalidCitizenId(field, "an attribute is named twice")

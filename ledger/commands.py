@@ -153,6 +153,13 @@ class RecordLookup:
     purpose: str
     subject_digest: str
     received_at: str
+    # Issue 7: the law that allows it (mandatory), the population member asked, the
+    # attributes asked for, and the asker's signed header (no personal data in it).
+    legal_basis: str = ""
+    responder: str = ""
+    attributes: tuple[str, ...] = ()
+    header_b64: str = ""
+    signature_b64: str = ""
 
 
 @dataclass(frozen=True)
@@ -162,6 +169,13 @@ class RecordLookupAnswer:
     answered_by: str
     matched: bool
     received_at: str
+    # Issue 7: the pseudonym of the citizen the answer is about (must be the request's), the
+    # attribute names disclosed, their values sealed under the citizen's key, the signature.
+    subject_digest: str = ""
+    disclosed: tuple[str, ...] = ()
+    sealed_attributes: str = ""
+    header_b64: str = ""
+    signature_b64: str = ""
 
 
 DocumentCommand = RecordDocument | RecordStatus | RecordDelivery

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
@@ -22,6 +22,7 @@ from adapters.crypto import Signer, verify_raw
 from adapters.document.mailbox import Mailbox, SentRow
 from adapters.envelope import (
     EnvelopeError,
+    VerifiedDelivery,
     attachment_digests,
     open_receipt,
     open_routed,
@@ -87,6 +88,9 @@ class DocumentGateway:
         self._tasks: list[asyncio.Task[None]] = []
         self._waiters: dict[str, list[asyncio.Future[envelope_pb2.Receipt]]] = {}
         self.arrivals = asyncio.Condition()
+        # Population look-up answers (issue 7) go here, not to the mailbox: they are
+        # personal data, for the one waiting Verify call (adapters.population.asker).
+        self.on_lookup_answer: Callable[[VerifiedDelivery], None] | None = None
 
     @property
     def key_id(self) -> str:
@@ -214,6 +218,38 @@ class DocumentGateway:
             subjects.inbound(self.member), envelope, headers={"Nats-Msg-Id": message_id}
         )
 
+    async def publish_unkept(
+        self, *, kind: Kind, recipients: Sequence[str], document_id: str, payload: bytes
+    ) -> str:
+        """Sign and publish without keeping a copy in the mailbox (a look-up: personal data,
+        and a synchronous call the agency system retries itself). Call `expect_receipt`
+        with the returned id's future first when the verdict matters: use `message_id`."""
+        message_id, envelope = seal(
+            self._signer,
+            kind=kind,
+            recipients=recipients,
+            document_id=document_id,
+            payload=payload,
+            signed_at_ms=self._clock.now_ms(),
+            message_id=document_id,
+        )
+        await self._publish(message_id, envelope)
+        return message_id
+
+    def expect_receipt(self, message_id: str) -> asyncio.Future[envelope_pb2.Receipt]:
+        """A future the hub's receipt for `message_id` will complete (register it before
+        publishing, so a fast receipt is not missed); `forget_receipt` when done."""
+        future: asyncio.Future[envelope_pb2.Receipt] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(message_id, []).append(future)
+        return future
+
+    def forget_receipt(self, message_id: str, future: asyncio.Future[envelope_pb2.Receipt]) -> None:
+        waiters = self._waiters.get(message_id, [])
+        if future in waiters:
+            waiters.remove(future)
+        if not waiters:
+            self._waiters.pop(message_id, None)
+
     async def wait_receipt(self, message_id: str, within: float) -> envelope_pb2.Receipt | None:
         """The hub's verdict on one of our messages, or None if none came in time."""
         loop = asyncio.get_running_loop()
@@ -296,6 +332,11 @@ class DocumentGateway:
                 await msg.term()
                 continue
             header = verified.opened.header
+            if header.kind is Kind.LOOKUP_ANSWER:
+                if self.on_lookup_answer is not None:
+                    self.on_lookup_answer(verified)
+                await msg.ack()
+                continue
             stored |= self.mailbox.store_received(
                 message_id=header.message_id,
                 kind=header.kind.value,

@@ -57,7 +57,9 @@ def _every_kind_of_event(ledger: Ledger) -> None:
             RevokeMemberKey("r3", G01, "k1", at(11), "lost", at(11)),
             GrantRoute("r4", G01, "000.*", ("status",), at(12)),
             WithdrawRoute("r5", G01, "000.*", ("status",), at(13)),
-            RecordLookup("l1", G15, "cán bộ A", "xác minh hồ sơ", "ab" * 32, at(14)),
+            RecordLookup(
+                "l1", G15, "cán bộ A", "xác minh hồ sơ", "ab" * 32, at(14), "Luật Căn cước 2023"
+            ),
             RecordLookupAnswer("l2", "l1", G01, True, at(15)),
         ]
     )

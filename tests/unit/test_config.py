@@ -61,9 +61,28 @@ def test_demo_config_settings() -> None:
 
 
 def test_demo_config_routes_documents_between_state_bodies_only() -> None:
-    (route,) = load_config(None).routes
-    assert (route.senders, route.recipients) == ("000.*", "000.*")
-    assert route.kinds == frozenset(Kind)
+    documents = [r for r in load_config(None).routes if Kind.DOCUMENT in r.kinds]
+    assert [(r.senders, r.recipients) for r in documents] == [("000.*", "000.*")]
+    assert documents[0].kinds == {Kind.DOCUMENT, Kind.STATUS, Kind.DELIVERY}
+
+
+def test_demo_config_lets_provinces_see_more_of_a_citizen_than_ministries() -> None:
+    config = load_config(None)
+    lookups = {
+        (r.senders, r.recipients): r.attributes for r in config.routes if Kind.LOOKUP in r.kinds
+    }
+    assert lookups == {
+        ("000.*", G01): frozenset(),
+        ("000.00.00.H*", G01): {"sex", "place_of_birth", "place_of_residence"},
+    }
+    answers = [r for r in config.routes if Kind.LOOKUP_ANSWER in r.kinds]
+    assert [(r.senders, r.recipients) for r in answers] == [(G01, "000.*")]
+    assert config.population_citizens == 10_000
+
+
+def test_route_attributes_must_be_known() -> None:
+    with pytest.raises(ConfigError, match=r"routes\[0\]\.attributes"):
+        parse_config({"routes": [{"kinds": ["lookup"], "attributes": ["blood_type"]}]})
 
 
 def test_load_config_reads_a_file(tmp_path: Path) -> None:

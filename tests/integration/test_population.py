@@ -1,0 +1,229 @@
+"""Population look-ups end to end: an agency system calls Verify on its adapter (real gRPC),
+the look-up travels signed through a real nats-server and the hub to the population adapter,
+which asks the synthetic register over its own gRPC service and answers back the same way.
+
+Proves: matching and non-matching citizens are answered correctly; a member without the
+right (or asking for attributes it may not see) gets PERMISSION_DENIED and the refusal is
+recorded and dead-lettered; bad numbers never leave the adapter; no answer means
+DEADLINE_EXCEEDED; the ledger's raw bytes (WAL included) hold no number or name in clear.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+import pytest_asyncio
+
+from adapters.nats import jetstream
+from adapters.nats.embedded import EmbeddedNats
+from adapters.pb.truc.v1 import population_pb2, population_pb2_grpc
+from adapters.population.register import EXAMPLE, Citizen, generate
+from hub import subjects
+from hub.bootstrap import Stack, start_stack
+from hub.config import HubConfig, parse_config
+from ledger.lookup import lookup_aggregate_id
+from ledger.refusal import refusal_aggregate_id
+from tests.support import G01, G15, G22, H49, eventually
+
+pytestmark = pytest.mark.timeout(120)
+
+CITIZENS = 200
+SEED = 7
+LAW = "Nghị định 104/2022/NĐ-CP"
+
+
+def population_config(nats_url: str) -> HubConfig:
+    """Quảng Ninh may verify and see sex and residence; the Government Office may only
+    verify; the Ministry of Justice has no look-up right at all."""
+    return parse_config(
+        {
+            "hub": {"name": "truc.test", "nats_url": nats_url},
+            "ledger": {"backend": "sqlite"},
+            "members": [
+                {"code": G22, "name": "Văn phòng Chính phủ"},
+                {"code": G15, "name": "Bộ Tư pháp"},
+                {"code": H49, "name": "UBND tỉnh Quảng Ninh"},
+                {"code": G01, "name": "Bộ Công an", "kind": "population"},
+            ],
+            "routes": [
+                {"senders": "000.*", "recipients": "000.*", "kinds": ["document", "status"]},
+                {
+                    "senders": H49,
+                    "recipients": G01,
+                    "kinds": ["lookup"],
+                    "attributes": ["sex", "place_of_residence"],
+                },
+                {"senders": G22, "recipients": G01, "kinds": ["lookup"]},
+                {"senders": G01, "recipients": "000.*", "kinds": ["lookup_answer"]},
+            ],
+            "population": {"citizens": CITIZENS, "seed": SEED},
+            "transparency": {"every_leaves": 1, "every_seconds": 0.5},
+        },
+        "<test>",
+    )
+
+
+@pytest_asyncio.fixture
+async def stack(nats_server: EmbeddedNats, tmp_path: Path) -> AsyncIterator[Stack]:
+    running = await start_stack(population_config(nats_server.url), tmp_path / "data")
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+def lookup_stub(stack: Stack, member: str) -> population_pb2_grpc.PopulationLookupStub:
+    channel = grpc.aio.insecure_channel(stack.adapters[member].address)
+    return population_pb2_grpc.PopulationLookupStub(channel)
+
+
+def request(citizen: Citizen, **changes: Any) -> population_pb2.VerifyRequest:
+    fields: dict[str, Any] = {
+        "id_number": citizen.id_number,
+        "full_name": citizen.full_name,
+        "date_of_birth": citizen.date_of_birth,
+        "purpose": "Cấp giấy phép xây dựng, hồ sơ 000.00.00.H49-261124-0001",
+        "legal_basis": LAW,
+        "officer": "Trần Thị Bình (một cửa)",
+        "timeout_ms": 15_000,
+    }
+    fields.update(changes)
+    return population_pb2.VerifyRequest(**fields)
+
+
+CITIZEN = list(generate(CITIZENS, SEED))[42]
+
+
+async def test_a_province_gets_matching_and_non_matching_citizens_answered(stack: Stack) -> None:
+    stub = lookup_stub(stack, H49)
+    matched = await stub.Verify(request(CITIZEN, attributes=["sex", "place_of_residence"]))
+    assert matched.matched is True
+    assert dict(matched.attributes) == {
+        "sex": CITIZEN.sex,
+        "place_of_residence": CITIZEN.place_of_residence,
+    }
+    assert matched.answered_by == G01 and matched.ledger_position > 0
+
+    wrong_name = await stub.Verify(request(CITIZEN, full_name="Lê Văn Không", attributes=["sex"]))
+    assert wrong_name.matched is False and dict(wrong_name.attributes) == {}
+    # Same name typed differently (case, spaces) still matches; another birthday does not.
+    spaced = await stub.Verify(request(EXAMPLE, full_name="  nguyễn   VĂN an "))
+    assert spaced.matched is True and dict(spaced.attributes) == {}
+    other_day = await stub.Verify(request(EXAMPLE, date_of_birth="1984-05-18"))
+    assert other_day.matched is False
+
+    lookup = stack.ledger.lookup(matched.lookup_id).view()
+    assert stack.vault is not None
+    assert lookup["subject_digest"] == stack.vault.pseudonym(CITIZEN.id_number)
+    assert lookup["requester"] == H49 and lookup["responder"] == G01
+    assert lookup["officer"] == "Trần Thị Bình (một cửa)" and lookup["legal_basis"] == LAW
+    assert lookup["purpose"].startswith("Cấp giấy phép xây dựng")
+    assert lookup["matched"] is True and lookup["answered_by"] == G01
+    assert lookup["disclosed"] == ["place_of_residence", "sex"]
+    assert lookup["sealed_attributes"].startswith("v1.")
+    assert stack.ledger.lookup(wrong_name.lookup_id).view()["matched"] is False
+    # Look-ups are never put in the agency's document inbox.
+    assert stack.adapters[H49].mailbox.inbox(after=0, include_acknowledged=True) == []
+
+
+async def test_a_member_without_the_right_is_refused_and_the_refusal_recorded(
+    stack: Stack,
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as no_route:
+        await lookup_stub(stack, G15).Verify(request(CITIZEN))
+    assert no_route.value.code() is grpc.StatusCode.PERMISSION_DENIED
+    assert "route_not_allowed" in (no_route.value.details() or "")
+
+    with pytest.raises(grpc.aio.AioRpcError) as undue:
+        await lookup_stub(stack, G22).Verify(request(CITIZEN, attributes=["place_of_birth"]))
+    assert undue.value.code() is grpc.StatusCode.PERMISSION_DENIED
+    assert "attributes" in (undue.value.details() or "")
+    # The Government Office may still verify (matched or not) without attributes.
+    assert (await lookup_stub(stack, G22).Verify(request(CITIZEN))).matched is True
+
+    refusals = [
+        stack.ledger.repository.get(refusal_aggregate_id(e["message_id"]))
+        for e in await _dead_letters(stack, 2)
+    ]
+    codes = sorted((r.claimed_sender, r.reason_code) for r in refusals)
+    assert codes == [(G15, "route_not_allowed"), (G22, "attribute_not_allowed")]
+    # Nothing was asked of the register for a refused look-up, and no Lookup was recorded.
+    for refusal in refusals:
+        assert not stack.ledger.recorder.select_events(lookup_aggregate_id(refusal.message_id))
+
+
+async def _dead_letters(stack: Stack, count: int) -> list[dict[str, Any]]:
+    js = stack.hub_nc.jetstream()
+    sub = await js.pull_subscribe(subjects.DEAD_ALL, durable=None, stream=subjects.DEAD_STREAM)
+    letters: list[dict[str, Any]] = []
+
+    async def fetched() -> bool:
+        try:
+            msgs = await jetstream._fetch_available(sub, 10, 0.5)
+        except Exception:
+            return False
+        letters.extend(json.loads(m.data) for m in msgs)
+        return len(letters) >= count
+
+    await eventually(fetched, what=f"{count} dead letters")
+    for letter in letters:
+        assert letter["envelope_b64"] == ""  # a look-up's payload is personal data
+        assert letter["header_b64"]
+    return letters
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"id_number": "08708400099"}, "id_number"),
+        ({"id_number": "003084000999"}, "id_number"),
+        ({"date_of_birth": "1985-05-17"}, "id_number"),
+        ({"purpose": " "}, "purpose"),
+        ({"legal_basis": ""}, "legal_basis"),
+        ({"officer": ""}, "officer"),
+        ({"attributes": ["blood_type"]}, "attributes[0]"),
+    ],
+)
+async def test_bad_look_ups_never_leave_the_adapter(
+    stack: Stack, changes: dict[str, Any], field: str
+) -> None:
+    before = stack.ledger.size()
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await lookup_stub(stack, H49).Verify(request(EXAMPLE, **changes))
+    assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert (caught.value.details() or "").startswith(f"{field}: ")
+    assert EXAMPLE.id_number not in (caught.value.details() or "")
+    assert stack.ledger.size() == before
+
+
+async def test_no_answer_in_time_is_deadline_exceeded(stack: Stack) -> None:
+    await stack.population[G01].responder.stop()
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await lookup_stub(stack, H49).Verify(request(EXAMPLE, timeout_ms=1000))
+    assert caught.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+async def test_the_ledger_file_holds_no_number_or_name_in_clear(stack: Stack) -> None:
+    citizens = list(generate(CITIZENS, SEED))[100:105]
+    stub = lookup_stub(stack, H49)
+    for citizen in citizens:
+        answer = await stub.Verify(request(citizen, attributes=["place_of_residence", "sex"]))
+        assert answer.matched
+    await stub.Verify(request(citizens[0], full_name="Phạm Thị Sai"))
+    ledger_path = stack.data_dir / "ledger.sqlite3"
+    raw = b"".join(
+        p.read_bytes()
+        for p in ledger_path.parent.glob(ledger_path.name + "*")  # the file, -wal, -shm
+    )
+    assert len(raw) > 10_000
+    assert stack.vault is not None
+    for citizen in citizens:
+        assert citizen.id_number.encode() not in raw
+        assert citizen.full_name.encode() not in raw
+        assert stack.vault.pseudonym(citizen.id_number).encode() in raw
+    assert "Phạm Thị Sai".encode() not in raw
