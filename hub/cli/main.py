@@ -483,6 +483,7 @@ import hub.cli.ledger_cmds  # noqa: E402,F401
 from hub.cli.apps import audit_app, ledger_app  # noqa: E402
 from hub.cli.keys import keys_app  # noqa: E402
 from hub.cli.ops import status_command, streams_app  # noqa: E402
+from hub.cli.population import lookup_command, population_app  # noqa: E402
 from hub.cli.witness import witness_command  # noqa: E402
 
 app.command("witness")(witness_command)
@@ -491,6 +492,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(ledger_app, name="ledger")
 app.command("status")(status_command)
 app.add_typer(streams_app, name="streams")
+app.command("lookup")(lookup_command)
+app.add_typer(population_app, name="population")
 
 
 # -- helpers ----------------------------------------------------------------------------------

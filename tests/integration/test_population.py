@@ -11,6 +11,7 @@ DEADLINE_EXCEEDED; the ledger's raw bytes (WAL included) hold no number or name 
 from __future__ import annotations
 
 import json
+import tomllib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import grpc
 import pytest
 import pytest_asyncio
+from typer.testing import CliRunner
 
 from adapters.nats import jetstream
 from adapters.nats.embedded import EmbeddedNats
@@ -25,47 +27,84 @@ from adapters.pb.truc.v1 import population_pb2, population_pb2_grpc
 from adapters.population.register import EXAMPLE, Citizen, generate
 from hub import subjects
 from hub.bootstrap import Stack, start_stack
-from hub.config import HubConfig, parse_config
+from hub.cli.main import app
+from hub.config import HubConfig, load_config, parse_config
 from ledger.lookup import lookup_aggregate_id
 from ledger.refusal import refusal_aggregate_id
 from tests.support import G01, G15, G22, H49, eventually
 
 pytestmark = pytest.mark.timeout(120)
 
+runner = CliRunner()
 CITIZENS = 200
 SEED = 7
 LAW = "Nghị định 104/2022/NĐ-CP"
 
 
-def population_config(nats_url: str) -> HubConfig:
+POPULATION_TOML = f"""
+[hub]
+name = "truc.test"
+nats_url = "{{nats_url}}"
+
+[ledger]
+backend = "sqlite"
+
+[[members]]
+code = "{G22}"
+name = "Văn phòng Chính phủ"
+
+[[members]]
+code = "{G15}"
+name = "Bộ Tư pháp"
+
+[[members]]
+code = "{H49}"
+name = "UBND tỉnh Quảng Ninh"
+
+[[members]]
+code = "{G01}"
+name = "Bộ Công an"
+kind = "population"
+
+[[routes]]
+senders = "000.*"
+recipients = "000.*"
+kinds = ["document", "status"]
+
+[[routes]]
+senders = "{H49}"
+recipients = "{G01}"
+kinds = ["lookup"]
+attributes = ["sex", "place_of_residence"]
+
+[[routes]]
+senders = "{G22}"
+recipients = "{G01}"
+kinds = ["lookup"]
+
+[[routes]]
+senders = "{G01}"
+recipients = "000.*"
+kinds = ["lookup_answer"]
+
+[population]
+citizens = {CITIZENS}
+seed = {SEED}
+
+[transparency]
+every_leaves = 1
+every_seconds = 0.5
+"""
+
+
+def population_config(nats_url: str, path: Path | None = None) -> HubConfig:
     """Quảng Ninh may verify and see sex and residence; the Government Office may only
     verify; the Ministry of Justice has no look-up right at all."""
-    return parse_config(
-        {
-            "hub": {"name": "truc.test", "nats_url": nats_url},
-            "ledger": {"backend": "sqlite"},
-            "members": [
-                {"code": G22, "name": "Văn phòng Chính phủ"},
-                {"code": G15, "name": "Bộ Tư pháp"},
-                {"code": H49, "name": "UBND tỉnh Quảng Ninh"},
-                {"code": G01, "name": "Bộ Công an", "kind": "population"},
-            ],
-            "routes": [
-                {"senders": "000.*", "recipients": "000.*", "kinds": ["document", "status"]},
-                {
-                    "senders": H49,
-                    "recipients": G01,
-                    "kinds": ["lookup"],
-                    "attributes": ["sex", "place_of_residence"],
-                },
-                {"senders": G22, "recipients": G01, "kinds": ["lookup"]},
-                {"senders": G01, "recipients": "000.*", "kinds": ["lookup_answer"]},
-            ],
-            "population": {"citizens": CITIZENS, "seed": SEED},
-            "transparency": {"every_leaves": 1, "every_seconds": 0.5},
-        },
-        "<test>",
-    )
+    text = POPULATION_TOML.replace("{nats_url}", nats_url)
+    if path is None:
+        return parse_config(tomllib.loads(text), "<test>")
+    path.write_text(text, encoding="utf-8")
+    return load_config(path)
 
 
 @pytest_asyncio.fixture
@@ -227,3 +266,78 @@ async def test_the_ledger_file_holds_no_number_or_name_in_clear(stack: Stack) ->
         assert citizen.full_name.encode() not in raw
         assert stack.vault.pseudonym(citizen.id_number).encode() in raw
     assert "Phạm Thị Sai".encode() not in raw
+
+
+async def test_access_report_then_shredding_keeps_the_audit_bundle_verifiable(
+    nats_server: EmbeddedNats, tmp_path: Path
+) -> None:
+    data, config = tmp_path / "data", tmp_path / "truc.toml"
+    running = await start_stack(population_config(nats_server.url, config), data)
+    try:
+        province, office = lookup_stub(running, H49), lookup_stub(running, G22)
+        first = await province.Verify(request(CITIZEN, attributes=["sex", "place_of_residence"]))
+        await office.Verify(request(CITIZEN, purpose="Xác minh hồ sơ ứng viên", officer="Lê C"))
+        await province.Verify(request(CITIZEN, full_name="Sai Tên"))
+        with pytest.raises(grpc.aio.AioRpcError):
+            await lookup_stub(running, G15).Verify(request(CITIZEN))
+        assert running.vault is not None and running.transparency is not None
+        pseudonym = running.vault.pseudonym(CITIZEN.id_number)
+        key = running.vault._key(pseudonym)
+        assert key is not None
+        transparency = running.transparency
+
+        async def covered() -> bool:
+            await transparency.tick()
+            note = transparency.latest_checkpoint()
+            return note is not None and int(note.splitlines()[1]) == running.ledger.size()
+
+        await eventually(covered, what="a checkpoint covering every event")
+    finally:
+        await running.stop()
+
+    def truc(*args: str) -> Any:
+        return runner.invoke(app, [*args, "--data-dir", str(data), "--config", str(config)])
+
+    report = truc("audit", "access-report", CITIZEN.id_number, "--json")
+    assert report.exit_code == 0, report.stderr
+    body = json.loads(report.stdout)
+    assert body["subject_digest"] == pseudonym
+    rows = body["lookups"]
+    assert [(r["requester"], r["outcome"]) for r in rows] == [
+        (H49, "matched"),
+        (G22, "matched"),
+        (H49, "not matched"),
+    ]
+    assert rows[0]["lookup_id"] == first.lookup_id
+    assert rows[0]["legal_basis"] == LAW and rows[0]["officer"] == "Trần Thị Bình (một cửa)"
+    assert rows[0]["requester_name"] == "UBND tỉnh Quảng Ninh"
+    assert rows[0]["disclosed"] == {
+        "sex": CITIZEN.sex,
+        "place_of_residence": CITIZEN.place_of_residence,
+    }
+    assert rows[1]["purpose"] == "Xác minh hồ sơ ứng viên" and rows[1]["disclosed"] == {}
+    table = truc("audit", "access-report", CITIZEN.id_number)
+    assert table.exit_code == 0 and "UBND tỉnh Quảng Ninh" in table.stdout and LAW in table.stdout
+    assert "nobody" in truc("audit", "access-report", EXAMPLE.id_number).stdout
+    bad = truc("audit", "access-report", "003084000999")
+    assert bad.exit_code == 4 and "ID: " in bad.stderr
+
+    exported = truc("audit", "export", "--out", str(tmp_path / "before"))
+    assert exported.exit_code == 0, exported.stderr
+    shred = truc("audit", "shred", CITIZEN.id_number)
+    assert shred.exit_code == 0, shred.stderr
+    assert truc("audit", "shred", CITIZEN.id_number).exit_code == 5
+    keys = b"".join(p.read_bytes() for p in (data / "secrets").glob("citizen-keys.sqlite3*"))
+    assert key not in keys  # really gone from the key table's file and its log
+
+    after = json.loads(truc("audit", "access-report", CITIZEN.id_number, "--json").stdout)
+    assert [r["outcome"] for r in after["lookups"]] == ["matched", "matched", "not matched"]
+    assert after["lookups"][0]["disclosed"] == "shredded"
+    assert after["lookups"][0]["disclosed_names"] == ["place_of_residence", "sex"]
+
+    assert truc("audit", "export", "--out", str(tmp_path / "after")).exit_code == 0
+    events = "events.jsonl"
+    assert (tmp_path / "after" / events).read_bytes() == (tmp_path / "before" / events).read_bytes()
+    vkey = truc("audit", "vkey").stdout.strip()
+    verified = runner.invoke(app, ["audit", "verify", str(tmp_path / "after"), "--vkey", vkey])
+    assert verified.exit_code == 0, verified.stdout + verified.stderr
