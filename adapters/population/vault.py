@@ -9,8 +9,10 @@
   the write-ahead log, so the ciphertext in the ledger (and in every exported bundle) can no
   longer be read, while the ledger's bytes, hence every Merkle proof, stay unchanged.
 
-Sealed text is `v1.<base64(nonce || ciphertext)>`; the caller's context (the look-up id) is
-the associated data, so a sealed value cannot be moved to another look-up.
+Sealed text is `v1.<key id>.<base64(nonce || ciphertext)>`; the caller's context (the look-up
+id) is the associated data, so a sealed value cannot be moved to another look-up. The key id
+tells a value sealed under a shredded key (unreadable for good) from a corrupt one, even after
+a later look-up of the same citizen made them a new key.
 """
 
 from __future__ import annotations
@@ -70,8 +72,8 @@ class CitizenVault:
         self._db.execute("PRAGMA busy_timeout = 5000")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS citizen_keys ("
-            " pseudonym TEXT PRIMARY KEY, key BLOB NOT NULL, created_at TEXT NOT NULL"
-            " DEFAULT CURRENT_TIMESTAMP)"
+            " pseudonym TEXT PRIMARY KEY, key_id TEXT NOT NULL, key BLOB NOT NULL,"
+            " created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
         )
         os.chmod(path, 0o600)
 
@@ -81,35 +83,45 @@ class CitizenVault:
     def pseudonym(self, id_number: str) -> str:
         return hmac.new(self._secret, id_number.encode(), hashlib.sha256).hexdigest()
 
-    def _key(self, pseudonym: str) -> bytes | None:
+    def _row(self, pseudonym: str) -> tuple[str, bytes] | None:
         row = self._db.execute(
-            "SELECT key FROM citizen_keys WHERE pseudonym = ?", (pseudonym,)
+            "SELECT key_id, key FROM citizen_keys WHERE pseudonym = ?", (pseudonym,)
         ).fetchone()
-        return bytes(row[0]) if row else None
+        return (str(row[0]), bytes(row[1])) if row else None
+
+    def _key(self, pseudonym: str) -> bytes | None:
+        row = self._row(pseudonym)
+        return row[1] if row else None
 
     def seal(self, pseudonym: str, plaintext: bytes, context: bytes) -> str:
         with self._lock:
-            key = self._key(pseudonym)
-            if key is None:
-                key = AESGCM.generate_key(bit_length=256)
+            row = self._row(pseudonym)
+            if row is None:
                 self._db.execute(
-                    "INSERT OR IGNORE INTO citizen_keys (pseudonym, key) VALUES (?, ?)",
-                    (pseudonym, key),
+                    "INSERT OR IGNORE INTO citizen_keys (pseudonym, key_id, key) VALUES (?, ?, ?)",
+                    (pseudonym, secrets.token_hex(8), AESGCM.generate_key(bit_length=256)),
                 )
-                key = self._key(pseudonym) or key
+                row = self._row(pseudonym)
+                assert row is not None
+        key_id, key = row
         nonce = secrets.token_bytes(_NONCE)
         sealed = nonce + AESGCM(key).encrypt(nonce, plaintext, context)
-        return _PREFIX + base64.b64encode(sealed).decode()
+        return f"{_PREFIX}{key_id}.{base64.b64encode(sealed).decode()}"
 
     def open(self, pseudonym: str, sealed: str, context: bytes) -> bytes | None:
-        """The plaintext, or None when the citizen's key was shredded."""
-        if not sealed.startswith(_PREFIX):
+        """The plaintext, or None when the key it was sealed under was shredded."""
+        key_id, dot, text = sealed.removeprefix(_PREFIX).partition(".")
+        if not sealed.startswith(_PREFIX) or not dot:
             raise VaultError("sealed_attributes: unknown format")
         with self._lock:
-            key = self._key(pseudonym)
-        if key is None:
+            row = self._row(pseudonym)
+        if row is None or row[0] != key_id:
             return None
-        raw = base64.b64decode(sealed[len(_PREFIX) :])
+        key = row[1]
+        try:
+            raw = base64.b64decode(text, validate=True)
+        except ValueError:
+            raise VaultError("sealed_attributes: not base64") from None
         try:
             return AESGCM(key).decrypt(raw[:_NONCE], raw[_NONCE:], context)
         except InvalidTag:
