@@ -204,7 +204,7 @@ def access_report_command(
         out.print("nobody looked this citizen up", markup=False)
         return
     table = Table(
-        "when (UTC)",
+        "when (Vietnam, UTC+7)",
         "agency",
         "officer",
         "purpose",
@@ -217,7 +217,7 @@ def access_report_command(
     for row in rows:
         disclosed = row["disclosed"]
         table.add_row(
-            row["requested_at"][:19].replace("T", " "),
+            _vietnam_time(row["requested_at"]),
             f"{row['requester']}\n{row['requester_name']}".strip(),
             row["officer"],
             row["purpose"],
@@ -229,6 +229,18 @@ def access_report_command(
             else "\n".join(f"{k}: {v}" for k, v in disclosed.items()) or "—",
         )
     out.print(table)
+
+
+def _vietnam_time(iso: str) -> str:
+    """The hub's receive time (UTC in the ledger) as a citizen reads it: Vietnam has no
+    daylight saving, so UTC+7 all year."""
+    from datetime import datetime, timedelta, timezone
+
+    try:
+        moment = datetime.fromisoformat(iso).astimezone(timezone(timedelta(hours=7)))
+    except ValueError:
+        return iso
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _row(entry: AccessEntry, name: str, disclosed: dict[str, str] | str) -> dict[str, Any]:
