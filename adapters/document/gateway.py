@@ -222,8 +222,9 @@ class DocumentGateway:
         self, *, kind: Kind, recipients: Sequence[str], document_id: str, payload: bytes
     ) -> str:
         """Sign and publish without keeping a copy in the mailbox (a look-up: personal data,
-        and a synchronous call the agency system retries itself). Call `expect_receipt`
-        with the returned id's future first when the verdict matters: use `message_id`."""
+        and a synchronous call the agency system retries itself). The message id is
+        `document_id` (a look-up's id); call `expect_receipt(document_id)` before this when
+        the hub's verdict matters."""
         message_id, envelope = seal(
             self._signer,
             kind=kind,

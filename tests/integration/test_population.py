@@ -10,6 +10,7 @@ DEADLINE_EXCEEDED; the ledger's raw bytes (WAL included) hold no number or name 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import tomllib
 from collections.abc import AsyncIterator
@@ -341,3 +342,32 @@ async def test_access_report_then_shredding_keeps_the_audit_bundle_verifiable(
     vkey = truc("audit", "vkey").stdout.strip()
     verified = runner.invoke(app, ["audit", "verify", str(tmp_path / "after"), "--vkey", vkey])
     assert verified.exit_code == 0, verified.stdout + verified.stderr
+
+
+async def test_the_lookup_and_sample_commands(stack: Stack) -> None:
+    """`truc lookup` and `truc population sample`, finding the stack through its data dir
+    (run on a thread: the CLI's blocking gRPC calls this process's own servers)."""
+
+    def truc(*args: str) -> Any:
+        return runner.invoke(app, [*args, "--data-dir", str(stack.data_dir)])
+
+    sample = await asyncio.to_thread(truc, "population", "sample", "-n", "2", "--json")
+    assert sample.exit_code == 0, sample.stderr
+    first = json.loads(sample.stdout.splitlines()[0])
+    assert first["id_number"] == EXAMPLE.id_number and len(sample.stdout.splitlines()) == 2
+    ask = [
+        "lookup", "--from", H49, "--id", EXAMPLE.id_number, "--name", EXAMPLE.full_name,
+        "--dob", EXAMPLE.date_of_birth, "--purpose", "Cấp phép", "--legal-basis", LAW,
+        "--officer", "Trần B",
+    ]  # fmt: skip
+    found = await asyncio.to_thread(truc, *ask, "--attribute", "sex", "--json")
+    assert found.exit_code == 0, found.stderr
+    assert json.loads(found.stdout)["attributes"] == {"sex": "male"}
+    plain = await asyncio.to_thread(truc, *ask)
+    assert plain.exit_code == 0 and plain.stdout.startswith("matched")
+    refused = await asyncio.to_thread(truc, *ask[:2], G15, *ask[3:])
+    assert refused.exit_code == 4 and "PERMISSION_DENIED" in refused.stderr
+    invalid = await asyncio.to_thread(truc, *ask[:4], "087185000999", *ask[5:])
+    assert invalid.exit_code == 4 and "INVALID_ARGUMENT: id_number: " in invalid.stderr
+    nowhere = runner.invoke(app, ["population", "sample", "--data-dir", str(stack.data_dir / "x")])
+    assert nowhere.exit_code == 3
