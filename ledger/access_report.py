@@ -2,18 +2,21 @@
 idea from Estonia's X-Road: citizens see which agency looked at their data, when and why).
 
 The ledger names citizens by pseudonym only, so the caller (who holds the hub's secret)
-passes the pseudonym. Reads the notification log once: a look-up's `Requested` event
-carries the pseudonym, its `Answered` event the outcome.
+passes the pseudonym. Reads the Lookup events of the notification log once, filtered by
+topic in the database: a look-up's `Requested` event carries the pseudonym, its `Answered`
+event the outcome.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from eventsourcing.utils import get_topic
 
 from ledger.lookup import Lookup
-from ledger.replay import pages
+from ledger.replay import PAGE
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
@@ -48,7 +51,7 @@ def access_report(
     answered: dict[str, tuple[int, Lookup.Answered]] = {}
     ids: dict[object, str] = {}
     total = ledger.size()
-    for page in pages(ledger):
+    for page in _lookup_pages(ledger):
         for position, event in page:
             if isinstance(event, Lookup.Requested) and event.subject_digest == subject_digest:
                 requested[event.message_id] = (position, event)
@@ -85,3 +88,18 @@ def access_report(
             )
         report.append(entry)
     return sorted(report, key=lambda e: e.position)
+
+
+def _lookup_pages(ledger: Ledger, size: int = PAGE) -> Iterator[list[tuple[int, Any]]]:
+    """Only the Lookup events of the notification log (the recorder filters by topic, so
+    documents and everything else are never read or decoded)."""
+    topics = [get_topic(Lookup.Requested), get_topic(Lookup.Answered)]
+    start = 0
+    while True:
+        page = ledger.recorder.select_notifications(
+            start, size, topics=topics, inclusive_of_start=False
+        )
+        if not page:
+            return
+        yield [(n.id, ledger.mapper.to_domain_event(n)) for n in page]
+        start = page[-1].id

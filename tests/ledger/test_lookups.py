@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
 from ledger.access_report import access_report
 from ledger.application import Ledger
 from ledger.commands import Recorded, RecordLookup, RecordLookupAnswer, Refused
-from ledger.storage import SqliteStorage
 from tests.ledger.backends import at
 from tests.support import G01, G15, G22, H49
 
@@ -19,10 +17,9 @@ LAW = "Luật Căn cước 2023"
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    opened = Ledger(SqliteStorage(tmp_path / "ledger.sqlite3"))
-    yield opened
-    opened.close()
+def ledger(open_ledger: Callable[[], Ledger]) -> Ledger:
+    """On SQLite and on PostgreSQL (tests/ledger/conftest.py)."""
+    return open_ledger()
 
 
 def ask(
@@ -87,8 +84,9 @@ def test_requests_are_routed_to_the_register_and_answers_back_to_the_asker(ledge
 def test_a_request_without_purpose_law_or_pseudonym_is_refused(
     ledger: Ledger, changes: dict[str, object], code: str
 ) -> None:
-    fields = {"subject": changes.pop("subject_digest")} if "subject_digest" in changes else {}
-    _refused(ledger.record([ask("l1", **fields, **changes)])[0], code)  # type: ignore[arg-type]
+    rest = dict(changes)  # the parameters are shared by both backends' runs: never mutate
+    fields = {"subject": rest.pop("subject_digest")} if "subject_digest" in rest else {}
+    _refused(ledger.record([ask("l1", **fields, **rest)])[0], code)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
