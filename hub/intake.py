@@ -10,11 +10,11 @@ attributed to the sender in the ledger.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from hub.errors import MalformedMessage
-from hub.lookups import CitizenPrivacy, LookupRefused, lookup_command
+from hub.lookups import CitizenPrivacy, LookupRefused, lookup_command, refused_lookup
 from hub.model import Kind, Opened, PayloadFacts
 from hub.ports import Clock, EnvelopeCodec
 from hub.registry import Registry, RegistryError
@@ -45,6 +45,9 @@ class Rejected:
     # The member the subject says sent it (who to tell), when it is a registered member.
     notify: str | None = None
     authenticated: bool = False
+    # What to record instead of a plain refusal (a refused look-up goes on the citizen's
+    # Lookup, hub.lookups.refused_lookup).
+    record: Command | None = None
 
     @property
     def message_id(self) -> str:
@@ -119,6 +122,8 @@ class Intake:
                 notify,
             )
         rejected = self._judge_authenticated(opened, now, notify, stored_at_ms)
+        if rejected is not None and header.kind is Kind.LOOKUP:
+            return self._refused_lookup(rejected, opened)
         if rejected is not None:
             return rejected
         try:
@@ -129,9 +134,29 @@ class Intake:
             try:
                 command = lookup_command(self._registry, self._privacy, opened, facts, iso_ms(now))
             except LookupRefused as error:
-                return Rejected(error.code, error.reason, now, opened, notify, True)
+                rejected = Rejected(error.code, error.reason, now, opened, notify, True)
+                return self._refused_lookup(rejected, opened, facts)
             return Accepted(opened, facts, command, key.public_key, now)
         return Accepted(opened, facts, _command(opened, facts, now), key.public_key, now)
+
+    def _refused_lookup(
+        self, rejected: Rejected, opened: Opened, facts: PayloadFacts | None = None
+    ) -> Rejected:
+        """Record an authenticated look-up the hub refuses on the citizen's Lookup, when its
+        payload is valid (so the attempt shows in their access report)."""
+        try:
+            facts = facts or self._codec.inspect(opened)
+        except MalformedMessage:
+            return rejected
+        record = refused_lookup(
+            self._privacy,
+            opened,
+            facts,
+            rejected.code,
+            rejected.reason,
+            iso_ms(rejected.received_at_ms),
+        )
+        return replace(rejected, record=record)
 
     def _judge_authenticated(
         self, opened: Opened, now: int, notify: str | None, stored_at_ms: int | None

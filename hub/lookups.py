@@ -109,9 +109,42 @@ def lookup_command(
     )
 
 
+def refused_lookup(
+    privacy: CitizenPrivacy | None,
+    opened: Opened,
+    facts: PayloadFacts,
+    code: str,
+    reason: str,
+    received_at: str,
+) -> RecordLookup | None:
+    """How an authenticated look-up the hub refused is recorded: on the citizen's own Lookup
+    (pseudonym, asker, officer, purpose, law, and the refusal), so the attempt shows in their
+    access report; None when it cannot be pseudonymised (then a plain refusal is recorded)."""
+    header = opened.header
+    if privacy is None or facts.lookup is None or header.kind is not Kind.LOOKUP:
+        return None
+    (other,) = header.recipients
+    return RecordLookup(
+        message_id=header.message_id,
+        requester=header.sender,
+        officer=facts.lookup.officer,
+        purpose=facts.lookup.purpose,
+        subject_digest=privacy.pseudonym(facts.lookup.id_number),
+        received_at=received_at,
+        legal_basis=facts.lookup.legal_basis,
+        responder=other,
+        attributes=facts.lookup.attributes,
+        header_b64=base64.b64encode(opened.header_bytes).decode(),
+        signature_b64=base64.b64encode(opened.signature).decode(),
+        refused_code=code,
+        refused_reason=reason,
+    )
+
+
 __all__ = [
     "CitizenPrivacy",
     "LookupRefused",
     "lookup_command",
+    "refused_lookup",
     "seal_context",
 ]

@@ -290,6 +290,8 @@ def _command_for(verdict: Verdict, raw: bytes) -> Command | None:
         return verdict.command
     if verdict.notify is None:
         return None
+    if verdict.record is not None:
+        return verdict.record
     header = verdict.opened.header if verdict.opened else None
     return RecordRefusal(
         message_id=verdict.message_id or _raw_id(raw),

@@ -33,12 +33,13 @@ class AccessEntry:
     legal_basis: str
     responder: str
     attributes: tuple[str, ...]
-    # "matched", "not matched" or "no answer"
+    # "matched", "not matched", "refused" (by the hub: no right) or "no answer"
     outcome: str
     answered_at: str = ""
     answer_position: int = 0
     disclosed: tuple[str, ...] = ()
     sealed_attributes: str = ""
+    refused_reason: str = ""
 
 
 def access_report(
@@ -48,7 +49,7 @@ def access_report(
 ) -> list[AccessEntry]:
     """Every look-up of the citizen with this pseudonym, oldest first."""
     requested: dict[str, tuple[int, Lookup.Requested]] = {}
-    answered: dict[str, tuple[int, Lookup.Answered]] = {}
+    answered: dict[str, tuple[int, Lookup.Answered | Lookup.Refused]] = {}
     ids: dict[object, str] = {}
     total = ledger.size()
     for page in _lookup_pages(ledger):
@@ -56,7 +57,9 @@ def access_report(
             if isinstance(event, Lookup.Requested) and event.subject_digest == subject_digest:
                 requested[event.message_id] = (position, event)
                 ids[event.originator_id] = event.message_id
-            elif isinstance(event, Lookup.Answered) and event.originator_id in ids:
+            elif (
+                isinstance(event, (Lookup.Answered, Lookup.Refused)) and event.originator_id in ids
+            ):
                 answered[ids[event.originator_id]] = (position, event)
         if progress is not None and page:
             progress(page[-1][0], total)
@@ -74,8 +77,21 @@ def access_report(
             attributes=tuple(req.attributes),
             outcome="no answer",
         )
-        if lookup_id in answered:
-            answer_position, ans = answered[lookup_id]
+        settled = answered.get(lookup_id)
+        if settled is not None and isinstance(settled[1], Lookup.Refused):
+            refusal = settled[1]
+            entry = AccessEntry(
+                **{
+                    **entry.__dict__,
+                    "outcome": "refused",
+                    "answered_at": refusal.received_at,
+                    "answer_position": settled[0],
+                    "refused_reason": f"{refusal.code}: {refusal.reason}",
+                }
+            )
+        elif settled is not None:
+            answer_position, ans = settled
+            assert isinstance(ans, Lookup.Answered)
             entry = AccessEntry(
                 **{
                     **entry.__dict__,
@@ -93,7 +109,7 @@ def access_report(
 def _lookup_pages(ledger: Ledger, size: int = PAGE) -> Iterator[list[tuple[int, Any]]]:
     """Only the Lookup events of the notification log (the recorder filters by topic, so
     documents and everything else are never read or decoded)."""
-    topics = [get_topic(Lookup.Requested), get_topic(Lookup.Answered)]
+    topics = [get_topic(c) for c in (Lookup.Requested, Lookup.Answered, Lookup.Refused)]
     start = 0
     while True:
         page = ledger.recorder.select_notifications(

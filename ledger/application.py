@@ -459,7 +459,8 @@ class Ledger(Application[UUID]):
         lookup = batch.load(self, aggregate_id, Lookup)
         if lookup is not None and lookup.has_seen(command.message_id):
             if isinstance(command, RecordLookup):
-                again = (lookup.responder,) if lookup.responder else ()
+                # Never routed when refused, even if the policy changed since.
+                again = (lookup.responder,) if lookup.responder and not lookup.refused_code else ()
             else:
                 again = (lookup.requester,)
             return self._duplicate(command, (aggregate_id,), again)
@@ -487,6 +488,14 @@ class Ledger(Application[UUID]):
                 )
                 before = 0
                 route_to: tuple[str, ...] = (command.responder,) if command.responder else ()
+                if command.refused_code:
+                    lookup.refuse(
+                        code=command.refused_code,
+                        reason=command.refused_reason,
+                        message_id=command.message_id,
+                        received_at=command.received_at,
+                    )
+                    route_to = ()
             else:
                 if lookup is None:
                     raise RuleViolation(

@@ -160,6 +160,10 @@ class RecordLookup:
     attributes: tuple[str, ...] = ()
     header_b64: str = ""
     signature_b64: str = ""
+    # Set when the hub refused the look-up (route policy): recorded on the citizen's Lookup,
+    # so the attempt shows in their access report, and never routed.
+    refused_code: str = ""
+    refused_reason: str = ""
 
 
 @dataclass(frozen=True)

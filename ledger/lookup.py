@@ -59,6 +59,15 @@ class Lookup(MessageAggregate):
         header_b64: str = ""
         signature_b64: str = ""
 
+    class Refused(Aggregate.Event):
+        """The hub refused the look-up (the asker had no right to it): nothing was asked of
+        the register, and the attempt stays on the citizen's record."""
+
+        code: str
+        reason: str
+        message_id: str
+        received_at: str
+
     class Answered(Aggregate.Event):
         answered_by: str
         matched: bool
@@ -103,6 +112,8 @@ class Lookup(MessageAggregate):
         self.matched: bool | None = None
         self.disclosed: tuple[str, ...] = ()
         self.sealed_attributes = ""
+        self.refused_code = ""
+        self.refused_reason = ""
         self.message_versions: dict[str, int] = {message_id: 1}
 
     def view(self) -> dict[str, Any]:
@@ -122,7 +133,22 @@ class Lookup(MessageAggregate):
             "matched": self.matched,
             "disclosed": list(self.disclosed),
             "sealed_attributes": self.sealed_attributes,
+            "refused_code": self.refused_code,
+            "refused_reason": self.refused_reason,
         }
+
+    def refuse(self, *, code: str, reason: str, message_id: str, received_at: str) -> None:
+        if self.answered_by or self.refused_code:
+            raise RuleViolation(
+                "already_settled", f"request_message_id: look-up {self.request_message_id}"
+            )
+        self._refused(code=code, reason=reason, message_id=message_id, received_at=received_at)
+
+    @event(Refused)
+    def _refused(self, code: str, reason: str, message_id: str, received_at: str) -> None:
+        self.refused_code = code
+        self.refused_reason = reason
+        self.answered_at = received_at
 
     def answer(
         self,
@@ -137,6 +163,11 @@ class Lookup(MessageAggregate):
         header_b64: str = "",
         signature_b64: str = "",
     ) -> None:
+        if self.refused_code:
+            raise RuleViolation(
+                "lookup_refused",
+                f"request_message_id: look-up {self.request_message_id} was refused by the hub",
+            )
         if self.answered_by:
             raise RuleViolation(
                 "already_answered",

@@ -223,7 +223,8 @@ def access_report_command(
             row["purpose"],
             row["legal_basis"],
             ", ".join(["match", *row["attributes"]]),
-            row["outcome"],
+            row["outcome"]
+            + (f" ({row['refused_reason'].split(':')[0]})" if row["refused_reason"] else ""),
             disclosed
             if isinstance(disclosed, str)
             else "\n".join(f"{k}: {v}" for k, v in disclosed.items()) or "—",
@@ -259,6 +260,7 @@ def _row(entry: AccessEntry, name: str, disclosed: dict[str, str] | str) -> dict
         "answered_at": entry.answered_at,
         "answer_position": entry.answer_position,
         "disclosed_names": list(entry.disclosed),
+        "refused_reason": entry.refused_reason,
         "disclosed": disclosed,
     }
 

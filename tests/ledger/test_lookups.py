@@ -123,3 +123,24 @@ def test_access_report_lists_one_citizens_lookups_in_order(ledger: Ledger) -> No
     assert report[0].legal_basis == LAW and report[0].answer_position > report[0].position
     assert [e.lookup_id for e in access_report(ledger, BOB)] == ["l2"]
     assert access_report(ledger, "c" * 64) == []
+
+
+def test_a_refused_lookup_stays_on_the_citizens_record_and_is_never_routed(
+    ledger: Ledger,
+) -> None:
+    refused = ask("l1", requester=G15, refused_code="route_not_allowed", refused_reason="no")
+    (outcome,) = ledger.record([refused])
+    assert isinstance(outcome, Recorded) and outcome.route_to == ()
+    assert len(outcome.entries) == 2  # Requested, Refused
+    (again,) = ledger.record([refused])
+    assert isinstance(again, Recorded) and again.duplicate and again.route_to == ()
+    # Redelivered after the policy changed: still never routed.
+    (changed,) = ledger.record([ask("l1", requester=G15)])
+    assert isinstance(changed, Recorded) and changed.route_to == ()
+    _refused(ledger.record([answer("a1", "l1")])[0], "lookup_refused")
+    (entry,) = access_report(ledger, ALICE)
+    assert (entry.requester, entry.outcome, entry.refused_reason) == (
+        G15,
+        "refused",
+        "route_not_allowed: no",
+    )

@@ -117,6 +117,11 @@ def test_the_route_policy_decides_who_may_ask_for_what(
     verdict = judge(vault, sender, recipient, Kind.LOOKUP, payload, str(uuid.uuid4()))
     assert isinstance(verdict, Rejected) and verdict.code == code and verdict.authenticated
     assert EXAMPLE.id_number not in verdict.reason
+    # Recorded on the citizen's Lookup as refused, so it shows in their access report.
+    record = verdict.record
+    assert isinstance(record, RecordLookup) and record.refused_code == code
+    assert record.subject_digest == vault.pseudonym(EXAMPLE.id_number)
+    assert record.requester == sender and record.refused_reason == verdict.reason
 
 
 def test_a_hub_without_a_vault_takes_no_lookups() -> None:
@@ -124,6 +129,7 @@ def test_a_hub_without_a_vault_takes_no_lookups() -> None:
         None, H49, G01, Kind.LOOKUP, request_payload(verify_request()), str(uuid.uuid4())
     )
     assert isinstance(verdict, Rejected) and verdict.code == "lookups_disabled"
+    assert verdict.record is None  # no pseudonym without a vault: a plain refusal
 
 
 def test_the_hub_checks_the_number_again_without_echoing_it(vault: CitizenVault) -> None:
