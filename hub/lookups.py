@@ -13,6 +13,7 @@ import base64
 import json
 from typing import Protocol
 
+from hub.errors import HubError
 from hub.model import Kind, Opened, PayloadFacts
 from hub.registry import Registry
 from ledger.commands import Command, RecordLookup, RecordLookupAnswer
@@ -31,7 +32,7 @@ class CitizenPrivacy(Protocol):
         ...
 
 
-class LookupRefused(Exception):
+class LookupRefused(HubError):
     """The look-up may not go through: a stable `code`, and a reason naming the field."""
 
     def __init__(self, code: str, reason: str) -> None:

@@ -65,6 +65,8 @@ class Lookup(MessageAggregate):
 
         code: str
         reason: str
+        # The member refused (every event names the member it concerns, ledger.stats).
+        requester: str
         message_id: str
         received_at: str
 
@@ -142,10 +144,18 @@ class Lookup(MessageAggregate):
             raise RuleViolation(
                 "already_settled", f"request_message_id: look-up {self.request_message_id}"
             )
-        self._refused(code=code, reason=reason, message_id=message_id, received_at=received_at)
+        self._refused(
+            code=code,
+            reason=reason,
+            requester=self.requester,
+            message_id=message_id,
+            received_at=received_at,
+        )
 
     @event(Refused)
-    def _refused(self, code: str, reason: str, message_id: str, received_at: str) -> None:
+    def _refused(
+        self, code: str, reason: str, requester: str, message_id: str, received_at: str
+    ) -> None:
         self.refused_code = code
         self.refused_reason = reason
         self.answered_at = received_at

@@ -61,6 +61,17 @@ def _every_kind_of_event(ledger: Ledger) -> None:
                 "l1", G15, "cán bộ A", "xác minh hồ sơ", "ab" * 32, at(14), "Luật Căn cước 2023"
             ),
             RecordLookupAnswer("l2", "l1", G01, True, at(15)),
+            RecordLookup(
+                "l3",
+                G15,
+                "cán bộ A",
+                "xác minh",
+                "ab" * 32,
+                at(16),
+                "Luật Căn cước 2023",
+                refused_code="attribute_not_allowed",
+                refused_reason="attributes: sex",
+            ),
         ]
     )
     assert all(type(o).__name__ == "Recorded" for o in outcomes), outcomes
@@ -80,7 +91,7 @@ def test_every_event_type_is_counted_for_a_member(ledger: Ledger) -> None:
     assert [type(e).__qualname__ for e in events if fact_of(e).member == UNKNOWN_MEMBER] == []
     assert scan_ledger(ledger).by_member() == {
         G01: 5 + 1,  # its registry history, and the answer it gave
-        G15: 4 + 1 + 1,  # four routings to it, the dossier status it set, its look-up
+        G15: 4 + 1 + 1 + 2,  # four routings to it, its dossier status, its look-ups (one refused)
         G22: 4 + 3 + 1,  # four documents sent, the three that revoked/updated/replaced, a refusal
         H49: 4 + 1 + 1 + 2,  # four routings, a delivery, a status, receiving and handing on
     }
