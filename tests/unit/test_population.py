@@ -215,3 +215,11 @@ def test_the_register_matches_on_number_name_and_birth_date(tmp_path: Path) -> N
     store.close()
     assert RegisterStore(tmp_path / "register.sqlite3", citizens=999).count() == 20  # kept
     assert normalise_name("Nguye\u0302\u0303n") == normalise_name("Nguyễn")  # NFD == NFC
+
+
+def test_a_redelivered_request_is_answered_under_the_same_message_id() -> None:
+    from adapters.population.responder import answer_id
+
+    request = str(uuid.uuid4())
+    assert answer_id(request) == answer_id(request) != answer_id(str(uuid.uuid4()))
+    assert str(uuid.UUID(answer_id(request))) == answer_id(request)  # a valid message id
