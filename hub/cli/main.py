@@ -109,6 +109,7 @@ def up(
         say(f"truc: starting with {hub_config.source}, data in {data_dir.resolve()}")
         stack = await start_stack(hub_config, data_dir, progress=say)
         members = ", ".join(f"{c}={a.address}" for c, a in stack.adapters.items())
+        members += "".join(f", {c}={p.address}" for c, p in stack.population.items())
         say(
             f"ready nats={stack.nats_url} monitor={stack.nats_monitor_url or '-'} "
             f"ledger={stack.ledger.storage.describe()} "
