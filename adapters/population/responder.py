@@ -4,6 +4,11 @@ For each routed look-up it verifies the hub's stamp and the asker's signature (o
 asks the register over its gRPC service, and signs and publishes the answer back through the
 hub. The answer's message id derives from the request's, so a redelivered request (after a
 crash, a NATS redelivery) produces the same answer id and the hub records it once.
+
+A request older than any asker waits (the adapter was down, the hub was backed up) is not
+answered at all: its asker has given up, so answering would disclose data nobody is waiting
+for, and the ledger would show a disclosure the agency never received. It stays on record as
+asked and unanswered.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from hub.ports import Clock
 
 log = logging.getLogger(__name__)
 ANSWER_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://truc.gov.vn/ns/lookup-answer")
+# Askers wait at most 60 s (adapters.population.asker.MAX_TIMEOUT_MS); allow for clock skew.
+STALE_AFTER_MS = 120_000
 
 # (id number, full name, date of birth, attributes) -> (matched, disclosed attributes)
 Verify = Callable[[str, str, str, list[str]], Awaitable[tuple[bool, dict[str, str]]]]
@@ -48,6 +55,7 @@ class PopulationResponder:
         nc: NATS,
         verify: Verify,
         clock: Clock,
+        stale_after_ms: int = STALE_AFTER_MS,
     ) -> None:
         self.member = member
         self._signer = signer
@@ -55,9 +63,11 @@ class PopulationResponder:
         self._js: JetStreamContext = nc.jetstream()
         self._verify = verify
         self._clock = clock
+        self._stale_after_ms = stale_after_ms
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.answered = 0
+        self.expired = 0
 
     @property
     def key_id(self) -> str:
@@ -113,6 +123,15 @@ class PopulationResponder:
             except (EnvelopeError, MalformedMessage) as error:
                 log.error("%s: refused a routed message: %s", self.member, error)
                 await msg.term()
+                continue
+            if header.signed_at_ms < self._clock.now_ms() - self._stale_after_ms:
+                log.warning(
+                    "%s: look-up %s is older than any asker waits; not answered",
+                    self.member,
+                    header.message_id,
+                )
+                self.expired += 1
+                await msg.ack()
                 continue
             try:
                 matched, attributes = await self._verify(

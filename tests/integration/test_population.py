@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import tomllib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from adapters.nats import jetstream
 from adapters.nats.embedded import EmbeddedNats
 from adapters.pb.truc.v1 import population_pb2, population_pb2_grpc
 from adapters.population.register import EXAMPLE, Citizen, generate
+from adapters.population.responder import PopulationResponder
 from hub import subjects
 from hub.bootstrap import Stack, start_stack
 from hub.cli.main import app
@@ -379,3 +382,39 @@ async def test_the_lookup_and_sample_commands(stack: Stack) -> None:
     assert invalid.exit_code == 4 and "INVALID_ARGUMENT: id_number: " in invalid.stderr
     nowhere = runner.invoke(app, ["population", "sample", "--data-dir", str(stack.data_dir / "x")])
     assert nowhere.exit_code == 3
+
+
+@dataclass
+class LateClock:
+    """Ten minutes ahead: every queued request looks stale to a responder using it."""
+
+    def now_ms(self) -> int:
+        return int(time.time() * 1000) + 600_000
+
+
+async def test_a_request_nobody_waits_for_any_more_is_never_answered(stack: Stack) -> None:
+    handle = stack.population[G01]
+    down = handle.responder
+    await down.stop()
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await lookup_stub(stack, H49).Verify(request(EXAMPLE, timeout_ms=500))
+    assert caught.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+    lookup_id = (caught.value.details() or "").split()[1].rstrip(":")
+    assert stack.ledger.lookup(lookup_id).view()["answered_by"] == ""  # recorded, queued
+
+    back = PopulationResponder(
+        member=G01,
+        signer=down._signer,
+        hub_public_key=down._hub_key,
+        nc=handle.nc,
+        verify=handle.register.verify,
+        clock=LateClock(),
+    )
+    await back.start()
+    try:
+        await eventually(lambda: back.expired == 1, what="the stale request to be dropped")
+    finally:
+        await back.stop()
+    assert back.answered == 0
+    view = stack.ledger.lookup(lookup_id).view()
+    assert view["answered_by"] == "" and view["matched"] is None
