@@ -312,3 +312,11 @@ def test_sqlite_storage_env_names_the_file(tmp_path: Path) -> None:
     env = HubConfig().storage(tmp_path).env()
     assert env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite"
     assert env["SQLITE_DBNAME"] == str(tmp_path / "ledger.sqlite3")
+
+
+def test_population_settings_are_read_and_checked() -> None:
+    config = parse_config({"population": {"register_port": 0, "citizens": 50, "seed": 9}})
+    assert (config.population_register_port, config.population_citizens) == (0, 50)
+    assert config.population_seed == 9
+    with pytest.raises(ConfigError, match=r"population\.citizens: must be an integer"):
+        parse_config({"population": {"citizens": "many"}})
