@@ -237,6 +237,10 @@ class DocumentGateway:
         await self._publish(message_id, envelope)
         return message_id
 
+    def now_ms(self) -> int:
+        """The adapter's clock (the one it signs with)."""
+        return self._clock.now_ms()
+
     def expect_receipt(self, message_id: str) -> asyncio.Future[envelope_pb2.Receipt]:
         """A future the hub's receipt for `message_id` will complete (register it before
         publishing, so a fast receipt is not missed); `forget_receipt` when done."""

@@ -101,7 +101,7 @@ class PopulationLookupServicer(population_pb2_grpc.PopulationLookupServicer):
                     kind=Kind.LOOKUP,
                     recipients=[self._register],
                     document_id=lookup_id,
-                    payload=request_payload(request),
+                    payload=request_payload(request, self._gateway.now_ms() + int(timeout * 1000)),
                 )
             except Exception as error:  # NATS unreachable or JetStream refused
                 await context.abort(

@@ -43,7 +43,7 @@ def check_request(request: population_pb2.LookupRequest | population_pb2.VerifyR
     _text(request.officer, "officer", MAX_NAME)
 
 
-def request_payload(request: population_pb2.VerifyRequest) -> bytes:
+def request_payload(request: population_pb2.VerifyRequest, wait_until_ms: int = 0) -> bytes:
     """The signed payload of a look-up, with a fresh nonce (see population.proto)."""
     return population_pb2.LookupRequest(
         id_number=request.id_number,
@@ -54,6 +54,7 @@ def request_payload(request: population_pb2.VerifyRequest) -> bytes:
         officer=request.officer.strip(),
         attributes=list(request.attributes),
         nonce=secrets.token_bytes(NONCE_BYTES),
+        wait_until_ms=wait_until_ms,
     ).SerializeToString(deterministic=True)
 
 

@@ -5,10 +5,10 @@ asks the register over its gRPC service, and signs and publishes the answer back
 hub. The answer's message id derives from the request's, so a redelivered request (after a
 crash, a NATS redelivery) produces the same answer id and the hub records it once.
 
-A request older than any asker waits (the adapter was down, the hub was backed up) is not
-answered at all: its asker has given up, so answering would disclose data nobody is waiting
-for, and the ledger would show a disclosure the agency never received. It stays on record as
-asked and unanswered.
+A request its asker no longer waits for (the signed `wait_until_ms`, plus a clock-skew
+allowance; two minutes after signing when absent) is not answered at all: answering would
+disclose data nobody is waiting for, and the ledger would show a disclosure the agency never
+received. It stays on record as asked and unanswered.
 """
 
 from __future__ import annotations
@@ -34,8 +34,10 @@ from hub.ports import Clock
 
 log = logging.getLogger(__name__)
 ANSWER_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://truc.gov.vn/ns/lookup-answer")
-# Askers wait at most 60 s (adapters.population.asker.MAX_TIMEOUT_MS); allow for clock skew.
+# When a request does not say how long its asker waits (asker.MAX_TIMEOUT_MS is 60 s).
 STALE_AFTER_MS = 120_000
+# Clocks of the asking and the answering adapter may differ by this much.
+CLOCK_SKEW_MS = 5_000
 
 # (id number, full name, date of birth, attributes) -> (matched, disclosed attributes)
 Verify = Callable[[str, str, str, list[str]], Awaitable[tuple[bool, dict[str, str]]]]
@@ -124,9 +126,14 @@ class PopulationResponder:
                 log.error("%s: refused a routed message: %s", self.member, error)
                 await msg.term()
                 continue
-            if header.signed_at_ms < self._clock.now_ms() - self._stale_after_ms:
+            wait_until = (
+                request.wait_until_ms + CLOCK_SKEW_MS
+                if request.wait_until_ms
+                else header.signed_at_ms + self._stale_after_ms
+            )
+            if self._clock.now_ms() > wait_until:
                 log.warning(
-                    "%s: look-up %s is older than any asker waits; not answered",
+                    "%s: nobody waits for look-up %s any more; not answered",
                     self.member,
                     header.message_id,
                 )

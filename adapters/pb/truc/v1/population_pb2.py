@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18truc/v1/population.proto\x12\x07truc.v1\"\xab\x01\n\rVerifyRequest\x12\x11\n\tid_number\x18\x01 \x01(\t\x12\x11\n\tfull_name\x18\x02 \x01(\t\x12\x15\n\rdate_of_birth\x18\x03 \x01(\t\x12\x0f\n\x07purpose\x18\x04 \x01(\t\x12\x13\n\x0blegal_basis\x18\x05 \x01(\t\x12\x0f\n\x07officer\x18\x06 \x01(\t\x12\x12\n\nattributes\x18\x07 \x03(\t\x12\x12\n\ntimeout_ms\x18\x08 \x01(\r\"\xd2\x01\n\x0eVerifyResponse\x12\x11\n\tlookup_id\x18\x01 \x01(\t\x12\x0f\n\x07matched\x18\x02 \x01(\x08\x12;\n\nattributes\x18\x03 \x03(\x0b\x32\'.truc.v1.VerifyResponse.AttributesEntry\x12\x13\n\x0b\x61nswered_by\x18\x04 \x01(\t\x12\x17\n\x0fledger_position\x18\x05 \x01(\x04\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xa6\x01\n\rLookupRequest\x12\x11\n\tid_number\x18\x01 \x01(\t\x12\x11\n\tfull_name\x18\x02 \x01(\t\x12\x15\n\rdate_of_birth\x18\x03 \x01(\t\x12\x0f\n\x07purpose\x18\x04 \x01(\t\x12\x13\n\x0blegal_basis\x18\x05 \x01(\t\x12\x0f\n\x07officer\x18\x06 \x01(\t\x12\x12\n\nattributes\x18\x07 \x03(\t\x12\r\n\x05nonce\x18\x08 \x01(\x0c\"\xcb\x01\n\x0cLookupAnswer\x12\x1a\n\x12request_message_id\x18\x01 \x01(\t\x12\x11\n\tid_number\x18\x02 \x01(\t\x12\x0f\n\x07matched\x18\x03 \x01(\x08\x12\x39\n\nattributes\x18\x04 \x03(\x0b\x32%.truc.v1.LookupAnswer.AttributesEntry\x12\r\n\x05nonce\x18\x05 \x01(\x0c\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"h\n\x15RegisterVerifyRequest\x12\x11\n\tid_number\x18\x01 \x01(\t\x12\x11\n\tfull_name\x18\x02 \x01(\t\x12\x15\n\rdate_of_birth\x18\x03 \x01(\t\x12\x12\n\nattributes\x18\x04 \x03(\t\"\xa1\x01\n\x16RegisterVerifyResponse\x12\x0f\n\x07matched\x18\x01 \x01(\x08\x12\x43\n\nattributes\x18\x02 \x03(\x0b\x32/.truc.v1.RegisterVerifyResponse.AttributesEntry\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x32M\n\x10PopulationLookup\x12\x39\n\x06Verify\x12\x16.truc.v1.VerifyRequest\x1a\x17.truc.v1.VerifyResponse2_\n\x12PopulationRegister\x12I\n\x06Verify\x12\x1e.truc.v1.RegisterVerifyRequest\x1a\x1f.truc.v1.RegisterVerifyResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18truc/v1/population.proto\x12\x07truc.v1\"\xab\x01\n\rVerifyRequest\x12\x11\n\tid_number\x18\x01 \x01(\t\x12\x11\n\tfull_name\x18\x02 \x01(\t\x12\x15\n\rdate_of_birth\x18\x03 \x01(\t\x12\x0f\n\x07purpose\x18\x04 \x01(\t\x12\x13\n\x0blegal_basis\x18\x05 \x01(\t\x12\x0f\n\x07officer\x18\x06 \x01(\t\x12\x12\n\nattributes\x18\x07 \x03(\t\x12\x12\n\ntimeout_ms\x18\x08 \x01(\r\"\xd2\x01\n\x0eVerifyResponse\x12\x11\n\tlookup_id\x18\x01 \x01(\t\x12\x0f\n\x07matched\x18\x02 \x01(\x08\x12;\n\nattributes\x18\x03 \x03(\x0b\x32\'.truc.v1.VerifyResponse.AttributesEntry\x12\x13\n\x0b\x61nswered_by\x18\x04 \x01(\t\x12\x17\n\x0fledger_position\x18\x05 \x01(\x04\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xbd\x01\n\rLookupRequest\x12\x11\n\tid_number\x18\x01 \x01(\t\x12\x11\n\tfull_name\x18\x02 \x01(\t\x12\x15\n\rdate_of_birth\x18\x03 \x01(\t\x12\x0f\n\x07purpose\x18\x04 \x01(\t\x12\x13\n\x0blegal_basis\x18\x05 \x01(\t\x12\x0f\n\x07officer\x18\x06 \x01(\t\x12\x12\n\nattributes\x18\x07 \x03(\t\x12\r\n\x05nonce\x18\x08 \x01(\x0c\x12\x15\n\rwait_until_ms\x18\t \x01(\x03\"\xcb\x01\n\x0cLookupAnswer\x12\x1a\n\x12request_message_id\x18\x01 \x01(\t\x12\x11\n\tid_number\x18\x02 \x01(\t\x12\x0f\n\x07matched\x18\x03 \x01(\x08\x12\x39\n\nattributes\x18\x04 \x03(\x0b\x32%.truc.v1.LookupAnswer.AttributesEntry\x12\r\n\x05nonce\x18\x05 \x01(\x0c\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"h\n\x15RegisterVerifyRequest\x12\x11\n\tid_number\x18\x01 \x01(\t\x12\x11\n\tfull_name\x18\x02 \x01(\t\x12\x15\n\rdate_of_birth\x18\x03 \x01(\t\x12\x12\n\nattributes\x18\x04 \x03(\t\"\xa1\x01\n\x16RegisterVerifyResponse\x12\x0f\n\x07matched\x18\x01 \x01(\x08\x12\x43\n\nattributes\x18\x02 \x03(\x0b\x32/.truc.v1.RegisterVerifyResponse.AttributesEntry\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x32M\n\x10PopulationLookup\x12\x39\n\x06Verify\x12\x16.truc.v1.VerifyRequest\x1a\x17.truc.v1.VerifyResponse2_\n\x12PopulationRegister\x12I\n\x06Verify\x12\x1e.truc.v1.RegisterVerifyRequest\x1a\x1f.truc.v1.RegisterVerifyResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -44,19 +44,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VERIFYRESPONSE_ATTRIBUTESENTRY']._serialized_start=373
   _globals['_VERIFYRESPONSE_ATTRIBUTESENTRY']._serialized_end=422
   _globals['_LOOKUPREQUEST']._serialized_start=425
-  _globals['_LOOKUPREQUEST']._serialized_end=591
-  _globals['_LOOKUPANSWER']._serialized_start=594
-  _globals['_LOOKUPANSWER']._serialized_end=797
+  _globals['_LOOKUPREQUEST']._serialized_end=614
+  _globals['_LOOKUPANSWER']._serialized_start=617
+  _globals['_LOOKUPANSWER']._serialized_end=820
   _globals['_LOOKUPANSWER_ATTRIBUTESENTRY']._serialized_start=373
   _globals['_LOOKUPANSWER_ATTRIBUTESENTRY']._serialized_end=422
-  _globals['_REGISTERVERIFYREQUEST']._serialized_start=799
-  _globals['_REGISTERVERIFYREQUEST']._serialized_end=903
-  _globals['_REGISTERVERIFYRESPONSE']._serialized_start=906
-  _globals['_REGISTERVERIFYRESPONSE']._serialized_end=1067
+  _globals['_REGISTERVERIFYREQUEST']._serialized_start=822
+  _globals['_REGISTERVERIFYREQUEST']._serialized_end=926
+  _globals['_REGISTERVERIFYRESPONSE']._serialized_start=929
+  _globals['_REGISTERVERIFYRESPONSE']._serialized_end=1090
   _globals['_REGISTERVERIFYRESPONSE_ATTRIBUTESENTRY']._serialized_start=373
   _globals['_REGISTERVERIFYRESPONSE_ATTRIBUTESENTRY']._serialized_end=422
-  _globals['_POPULATIONLOOKUP']._serialized_start=1069
-  _globals['_POPULATIONLOOKUP']._serialized_end=1146
-  _globals['_POPULATIONREGISTER']._serialized_start=1148
-  _globals['_POPULATIONREGISTER']._serialized_end=1243
+  _globals['_POPULATIONLOOKUP']._serialized_start=1092
+  _globals['_POPULATIONLOOKUP']._serialized_end=1169
+  _globals['_POPULATIONREGISTER']._serialized_start=1171
+  _globals['_POPULATIONREGISTER']._serialized_end=1266
 # @@protoc_insertion_point(module_scope)

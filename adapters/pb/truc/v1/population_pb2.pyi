@@ -48,7 +48,7 @@ class VerifyResponse(_message.Message):
     def __init__(self, lookup_id: _Optional[str] = ..., matched: _Optional[bool] = ..., attributes: _Optional[_Mapping[str, str]] = ..., answered_by: _Optional[str] = ..., ledger_position: _Optional[int] = ...) -> None: ...
 
 class LookupRequest(_message.Message):
-    __slots__ = ("id_number", "full_name", "date_of_birth", "purpose", "legal_basis", "officer", "attributes", "nonce")
+    __slots__ = ("id_number", "full_name", "date_of_birth", "purpose", "legal_basis", "officer", "attributes", "nonce", "wait_until_ms")
     ID_NUMBER_FIELD_NUMBER: _ClassVar[int]
     FULL_NAME_FIELD_NUMBER: _ClassVar[int]
     DATE_OF_BIRTH_FIELD_NUMBER: _ClassVar[int]
@@ -57,6 +57,7 @@ class LookupRequest(_message.Message):
     OFFICER_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     NONCE_FIELD_NUMBER: _ClassVar[int]
+    WAIT_UNTIL_MS_FIELD_NUMBER: _ClassVar[int]
     id_number: str
     full_name: str
     date_of_birth: str
@@ -65,7 +66,8 @@ class LookupRequest(_message.Message):
     officer: str
     attributes: _containers.RepeatedScalarFieldContainer[str]
     nonce: bytes
-    def __init__(self, id_number: _Optional[str] = ..., full_name: _Optional[str] = ..., date_of_birth: _Optional[str] = ..., purpose: _Optional[str] = ..., legal_basis: _Optional[str] = ..., officer: _Optional[str] = ..., attributes: _Optional[_Iterable[str]] = ..., nonce: _Optional[bytes] = ...) -> None: ...
+    wait_until_ms: int
+    def __init__(self, id_number: _Optional[str] = ..., full_name: _Optional[str] = ..., date_of_birth: _Optional[str] = ..., purpose: _Optional[str] = ..., legal_basis: _Optional[str] = ..., officer: _Optional[str] = ..., attributes: _Optional[_Iterable[str]] = ..., nonce: _Optional[bytes] = ..., wait_until_ms: _Optional[int] = ...) -> None: ...
 
 class LookupAnswer(_message.Message):
     __slots__ = ("request_message_id", "id_number", "matched", "attributes", "nonce")
