@@ -23,6 +23,7 @@ from adapters.crypto import (
 from adapters.document.validation import validate_document
 from adapters.dossier.payload import inspect_dossier
 from adapters.pb.truc.v1 import document_pb2, envelope_pb2
+from adapters.population.payloads import inspect_lookup
 from hub.errors import MalformedMessage
 from hub.model import AttachmentDigest, Header, Kind, Opened, PayloadFacts
 from ledger.agency import is_valid_code
@@ -37,6 +38,8 @@ _KINDS = {
     envelope_pb2.MESSAGE_KIND_DELIVERY: Kind.DELIVERY,
     envelope_pb2.MESSAGE_KIND_DOSSIER: Kind.DOSSIER,
     envelope_pb2.MESSAGE_KIND_POSTAL: Kind.POSTAL,
+    envelope_pb2.MESSAGE_KIND_LOOKUP: Kind.LOOKUP,
+    envelope_pb2.MESSAGE_KIND_LOOKUP_ANSWER: Kind.LOOKUP_ANSWER,
 }
 # Kinds whose recipients may be empty: the hub routes them to the dossier's agencies.
 ROUTED_BY_LEDGER = frozenset({Kind.DOSSIER, Kind.POSTAL})
@@ -242,6 +245,8 @@ def inspect_payload(opened: Opened) -> PayloadFacts:
     header = opened.header
     if header.kind in ROUTED_BY_LEDGER:
         return PayloadFacts(act=inspect_dossier(header, opened.payload))
+    if header.kind in (Kind.LOOKUP, Kind.LOOKUP_ANSWER):
+        return inspect_lookup(opened)
     if header.kind is Kind.DOCUMENT:
         doc = parse_document(opened)
         validate_document(doc)

@@ -34,7 +34,21 @@ from adapters.grpc_server import server_credentials, start_server
 from adapters.keystore import KeyStore
 from adapters.nats import auth, jetstream
 from adapters.nats.embedded import EmbeddedNats, choose_port
-from adapters.pb.truc.v1 import dossier_pb2_grpc, exchange_pb2, exchange_pb2_grpc
+from adapters.pb.truc.v1 import (
+    dossier_pb2_grpc,
+    exchange_pb2,
+    exchange_pb2_grpc,
+    population_pb2,
+    population_pb2_grpc,
+)
+from adapters.population.asker import PopulationLookupServicer
+from adapters.population.node import (
+    PopulationHandle,
+    RegisterHandle,
+    open_register,
+    start_population_adapter,
+)
+from adapters.population.vault import CitizenVault
 from adapters.postal.reference import ReferencePostal, ReferenceSettings, start_reference_postal
 from adapters.postal.worker import PostalWorker, start_postal_worker
 from adapters.tls import TlsFiles, client_context, nats_tls_block
@@ -60,6 +74,7 @@ from ledger.projections import Views
 
 log = logging.getLogger("truc.hub")
 DOCUMENT_SERVICE = exchange_pb2.DESCRIPTOR.services_by_name["DocumentExchange"].full_name
+LOOKUP_SERVICE = population_pb2.DESCRIPTOR.services_by_name["PopulationLookup"].full_name
 Progress = Callable[[str], None]
 
 
@@ -111,6 +126,11 @@ class Stack:
     keys_generation: int = 0
     # The stand-in for the postal operator's API, when the configuration names none.
     reference_postal: ReferencePostal | None = None
+    # Population look-ups (issue 7): the reference register, the population members'
+    # adapters, and the citizen vault (pseudonym secret, per-citizen keys).
+    register: RegisterHandle | None = None
+    population: dict[str, PopulationHandle] = field(default_factory=dict)
+    vault: CitizenVault | None = None
 
     async def reload_keys(self) -> None:
         """Take key rotations and revocations (`truc keys`) into account without a restart:
@@ -136,6 +156,9 @@ class Stack:
         for code, handle in self.adapters.items():
             if code in signers:
                 handle.gateway.use_signer(signers[code])
+        for code, population in self.population.items():
+            if code in signers:
+                population.responder.use_signer(signers[code])
         self.keys_generation += 1
         write_stack(self.data_dir, self.info(os.getpid()))
 
@@ -156,6 +179,10 @@ class Stack:
                     code, a.member.name, a.member.kind, a.address, a.gateway.key_id
                 )
                 for code, a in self.adapters.items()
+            }
+            | {
+                code: MemberEndpoint(code, p.name, "population", p.address, p.responder.key_id)
+                for code, p in self.population.items()
             },
             nats_tls=self.config.nats_tls,
             hub_public_key=base64.b64encode(self.hub_signer.public_key).decode(),
@@ -205,6 +232,12 @@ class Stack:
         if self.reference_postal is not None:
             await self.reference_postal.stop()
             self.reference_postal = None
+        for population in self.population.values():
+            await population.stop()
+        self.population.clear()
+        if self.register is not None:
+            await self.register.stop()
+            self.register = None
         await self.stop_hub()
         self.transparency_stop.set()
         if self.transparency_task is not None:
@@ -217,6 +250,8 @@ class Stack:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self.executor, self.ledger.close)
         self.executor.shutdown(wait=True)
+        if self.vault is not None:
+            self.vault.close()
         if self.embedded is not None:
             await loop.run_in_executor(None, self.embedded.stop)
         remove_stack(self.data_dir)
@@ -338,7 +373,7 @@ def build_registry(
             public_key = m.public_key or signers[m.code].public_key
             keys = (MemberKey(key_id(m.code, public_key), public_key),)
         members.append(Member(m.code, m.name, m.kind, keys))
-    routes = [Route(r.senders, r.recipients, r.kinds) for r in config.routes]
+    routes = [Route(r.senders, r.recipients, r.kinds, r.attributes) for r in config.routes]
     return Registry(members, routes)
 
 
@@ -419,7 +454,8 @@ async def start_stack(
         await ensure_bucket(js, member.code)
     codec = ProtobufCodec(hub_key)
     clock = SystemClock()
-    intake = Intake(registry, codec, clock)
+    vault = await loop.run_in_executor(None, CitizenVault, data_dir / "secrets")
+    intake = Intake(registry, codec, clock, privacy=vault)
     service = HubService(
         intake=intake,
         record=ledger.record,
@@ -440,6 +476,7 @@ async def start_stack(
         embedded=embedded,
         transparency=transparency,
         intake=intake,
+        vault=vault,
     )
     stack.transparency_task = asyncio.create_task(transparency.run(stack.transparency_stop))
     stack.tasks.append(asyncio.create_task(serve_proofs(hub_nc, transparency)))
@@ -491,10 +528,14 @@ async def start_stack(
         progress(
             f"reference postal service (stands in for the operator's API): gRPC {postal_url}"
         )
+    population_member = next((m.code for m in config.members if m.kind == "population"), "")
     if run_adapters:
         for member in config.members:
             if member.code not in signers:
                 progress(f"{member.code}: no private key here; its adapter runs elsewhere")
+                continue
+            if member.kind == "population":
+                await _start_population(stack, member, signers[member.code], credentials, progress)
                 continue
             handle_ = await start_adapter(
                 member,
@@ -508,11 +549,50 @@ async def start_stack(
                 grpc_tls=config.grpc_tls,
                 tls_files=tls_files,
                 postal_operator_url=postal_url,
+                population_member=population_member,
             )
             stack.adapters[member.code] = handle_
             progress(f"adapter {member.code} ({member.name}): gRPC {handle_.address}")
     write_stack(data_dir, stack.info(pid or os.getpid()))
     return stack
+
+
+async def _start_population(
+    stack: Stack,
+    member: MemberConfig,
+    signer: Signer,
+    credentials: tuple[auth.NatsCredentials, dict[str, auth.NatsCredentials]] | None,
+    progress: Progress,
+) -> None:
+    """The population member's adapter, answering from the reference register (started
+    with it, once: it is synthetic and stands in for the national population database)."""
+    config = stack.config
+    if stack.register is None:
+        stack.register = await open_register(
+            stack.data_dir,
+            citizens=config.population_citizens,
+            seed=config.population_seed,
+            port=config.population_register_port,
+        )
+        progress(
+            f"population register (synthetic, {stack.register.store.count()} citizens; stands"
+            f" in for the national database): gRPC {stack.register.address}"
+        )
+    handle = await start_population_adapter(
+        code=member.code,
+        name=member.name,
+        grpc_port=member.grpc_port,
+        signer=signer,
+        hub_public_key=stack.hub_signer.public_key,
+        nats_url=stack.nats_url,
+        register_address=stack.register.address,
+        credentials=credentials[1][member.code] if credentials else None,
+        nats_tls=client_context(TlsFiles(config.tls_directory(stack.data_dir)))
+        if config.nats_tls
+        else None,
+    )
+    stack.population[member.code] = handle
+    progress(f"adapter {member.code} ({member.name}, population): gRPC {handle.address}")
 
 
 async def start_ops(stack: Stack, js: JetStreamContext, progress: Progress) -> None:
@@ -580,6 +660,7 @@ async def start_adapter(
     tls_files: TlsFiles | None = None,
     host: str = "127.0.0.1",
     postal_operator_url: str = "",
+    population_member: str = "",
 ) -> AdapterHandle:
     """One member's document adapter: its own NATS connection (with its own least-privilege
     user when the hub provisions NATS), mailbox and gRPC server."""
@@ -609,12 +690,23 @@ async def start_adapter(
     servicer = DocumentExchangeServicer(
         gateway, client_common_name=member.code if grpc_tls == "mutual" else None
     )
+    lookups = PopulationLookupServicer(
+        gateway,
+        population_member,
+        client_common_name=member.code if grpc_tls == "mutual" else None,
+    )
     services = [
         (
             DOCUMENT_SERVICE,
             lambda s: exchange_pb2_grpc.add_DocumentExchangeServicer_to_server(servicer, s),
         )
     ]
+    services.append(
+        (
+            LOOKUP_SERVICE,
+            lambda s: population_pb2_grpc.add_PopulationLookupServicer_to_server(lookups, s),
+        )
+    )
     if member.kind == "dossier":
         services.append(dossier_service(gateway, member.code if grpc_tls == "mutual" else None))
     server, port = await start_server(

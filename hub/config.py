@@ -16,6 +16,7 @@ from typing import Any
 from hub.errors import ConfigError
 from hub.model import Kind
 from ledger.agency import is_valid_code
+from ledger.citizen_id import ATTRIBUTES
 from ledger.storage import InvalidStorage, PostgresStorage, SqliteStorage, Storage
 
 MEMBER_KINDS = ("document", "dossier", "postal", "population")
@@ -38,6 +39,8 @@ class RouteConfig:
     senders: str
     recipients: str
     kinds: frozenset[Kind]
+    # Attributes a look-up route lets the senders ask for (issue 7).
+    attributes: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,11 @@ class HubConfig:
     postal_step_seconds: float = 2.0
     postal_fail_rate: float = 0.0
     postal_lose_replies: int = 0
+    # [population] (issue 7): the synthetic reference register `truc up` starts for the
+    # population member: its gRPC port (0: any free one), size and seed.
+    population_register_port: int = 0
+    population_citizens: int = 10_000
+    population_seed: int = 2026
 
     def storage(self, data_dir: Path) -> Storage:
         if self.ledger_backend == "postgres":
@@ -123,6 +131,7 @@ def parse_config(raw: dict[str, Any], source: str = "<config>") -> HubConfig:
     pg = _table(ledger, "postgres", source)
     tls = _table(raw, "tls", source)
     transparency = _table(raw, "transparency", source)
+    population = _table(raw, "population", source)
     witnesses = []
     for i, witness in enumerate(transparency.get("witnesses", [])):
         if not isinstance(witness, dict) or "url" not in witness or "vkey" not in witness:
@@ -186,6 +195,9 @@ def parse_config(raw: dict[str, Any], source: str = "<config>") -> HubConfig:
         members=members,
         routes=routes,
         source=source,
+        population_register_port=_int(population, "register_port", 0, f"{source}: population"),
+        population_citizens=_int(population, "citizens", 10_000, f"{source}: population"),
+        population_seed=_int(population, "seed", 2026, f"{source}: population"),
     )
 
 
@@ -257,4 +269,12 @@ def _route(raw: Any, index: int, source: str) -> RouteConfig:
         kinds = frozenset(Kind(k) for k in raw.get("kinds", [k.value for k in Kind]))
     except ValueError as error:
         raise ConfigError(f"{where}.kinds: {error}") from None
-    return RouteConfig(str(raw.get("senders", "*")), str(raw.get("recipients", "*")), kinds)
+    attributes = raw.get("attributes", [])
+    if not isinstance(attributes, list) or any(a not in ATTRIBUTES for a in attributes):
+        raise ConfigError(f"{where}.attributes: each must be one of {', '.join(ATTRIBUTES)}")
+    return RouteConfig(
+        str(raw.get("senders", "*")),
+        str(raw.get("recipients", "*")),
+        kinds,
+        frozenset(str(a) for a in attributes),
+    )

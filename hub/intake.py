@@ -10,11 +10,12 @@ attributed to the sender in the ledger.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from hub.dossiers import dossier_command
 from hub.errors import MalformedMessage
+from hub.lookups import CitizenPrivacy, LookupRefused, lookup_command, refused_lookup
 from hub.model import Kind, Opened, PayloadFacts
 from hub.ports import Clock, EnvelopeCodec
 from hub.registry import Registry, RegistryError
@@ -45,6 +46,9 @@ class Rejected:
     # The member the subject says sent it (who to tell), when it is a registered member.
     notify: str | None = None
     authenticated: bool = False
+    # What to record instead of a plain refusal (a refused look-up goes on the citizen's
+    # Lookup, hub.lookups.refused_lookup).
+    record: Command | None = None
 
     @property
     def message_id(self) -> str:
@@ -69,11 +73,14 @@ class Intake:
         codec: EnvelopeCodec,
         clock: Clock,
         replay_window_ms: int = REPLAY_WINDOW_MS,
+        privacy: CitizenPrivacy | None = None,
     ) -> None:
         self._registry = registry
         self._codec = codec
         self._clock = clock
         self._replay_window_ms = replay_window_ms
+        # Population look-ups are pseudonymised with it; without it they are refused.
+        self._privacy = privacy
 
     def use_registry(self, registry: Registry) -> None:
         """Judge from now on with `registry` (after a key rotation or revocation)."""
@@ -116,13 +123,41 @@ class Intake:
                 notify,
             )
         rejected = self._judge_authenticated(opened, now, notify, stored_at_ms)
+        if rejected is not None and header.kind is Kind.LOOKUP:
+            return self._refused_lookup(rejected, opened)
         if rejected is not None:
             return rejected
         try:
             facts = self._codec.inspect(opened)
         except MalformedMessage as error:
             return Rejected("invalid_payload", str(error), now, opened, notify, True)
+        if header.kind in (Kind.LOOKUP, Kind.LOOKUP_ANSWER):
+            try:
+                command = lookup_command(self._registry, self._privacy, opened, facts, iso_ms(now))
+            except LookupRefused as error:
+                rejected = Rejected(error.code, error.reason, now, opened, notify, True)
+                return self._refused_lookup(rejected, opened, facts)
+            return Accepted(opened, facts, command, key.public_key, now)
         return Accepted(opened, facts, _command(opened, facts, now), key.public_key, now)
+
+    def _refused_lookup(
+        self, rejected: Rejected, opened: Opened, facts: PayloadFacts | None = None
+    ) -> Rejected:
+        """Record an authenticated look-up the hub refuses on the citizen's Lookup, when its
+        payload is valid (so the attempt shows in their access report)."""
+        try:
+            facts = facts or self._codec.inspect(opened)
+        except MalformedMessage:
+            return rejected
+        record = refused_lookup(
+            self._privacy,
+            opened,
+            facts,
+            rejected.code,
+            rejected.reason,
+            iso_ms(rejected.received_at_ms),
+        )
+        return replace(rejected, record=record)
 
     def _judge_authenticated(
         self, opened: Opened, now: int, notify: str | None, stored_at_ms: int | None

@@ -15,6 +15,9 @@ class Kind(StrEnum):
     DELIVERY = "delivery"
     DOSSIER = "dossier"
     POSTAL = "postal"
+    # Population look-ups (issue 7): a request to the population member, and its answer.
+    LOOKUP = "lookup"
+    LOOKUP_ANSWER = "lookup_answer"
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class PayloadFacts:
     extra: dict[str, str] = field(default_factory=dict)
     # Dossier and postal messages: the act, checked and in primitives.
     act: DossierAct | None = None
+    # A look-up's request or answer (issue 7); personal data, never recorded in clear.
+    lookup: LookupFacts | None = None
 
 
 @dataclass(frozen=True)
@@ -90,3 +95,19 @@ class DossierAct:
     order_kind: str = ""  # pickup, delivery
     operator: str = ""
     state: int = 0
+
+
+@dataclass(frozen=True)
+class LookupFacts:
+    """What the hub needs from a look-up payload: the number (to pseudonymise, never to
+    keep), who asks and why, which attributes are asked for or disclosed."""
+
+    id_number: str
+    officer: str = ""
+    purpose: str = ""
+    legal_basis: str = ""
+    attributes: tuple[str, ...] = ()
+    # Answers only.
+    request_message_id: str = ""
+    matched: bool = False
+    disclosed: tuple[tuple[str, str], ...] = ()

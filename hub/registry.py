@@ -58,6 +58,9 @@ class Route:
     senders: str
     recipients: str
     kinds: frozenset[Kind] = field(default_factory=lambda: frozenset(Kind))
+    # Population look-ups (issue 7): attributes the senders may ask the recipients for,
+    # besides the yes/no answer every look-up route allows.
+    attributes: frozenset[str] = frozenset()
 
     def allows(self, sender: str, recipient: str, kind: Kind) -> bool:
         return (
@@ -117,3 +120,12 @@ class Registry:
             raise RegistryError(
                 "route_not_allowed", f"{sender} may not send {kind.value} messages to {recipient}"
             )
+
+    def allowed_attributes(self, sender: str, recipient: str) -> frozenset[str]:
+        """What `sender` may ask the population member `recipient` to disclose."""
+        return frozenset(
+            name
+            for route in self._routes
+            if route.allows(sender, recipient, Kind.LOOKUP)
+            for name in route.attributes
+        )

@@ -247,6 +247,11 @@ class HubService:
             "received_at": iso_ms(verdict.received_at_ms),
             "envelope_b64": base64.b64encode(raw).decode(),
         }
+        if header is not None and header.kind in (Kind.LOOKUP, Kind.LOOKUP_ANSWER):
+            # A look-up's payload is personal data: its dead letter keeps the signed header.
+            assert verdict.opened is not None
+            letter["envelope_b64"] = ""
+            letter["header_b64"] = base64.b64encode(verdict.opened.header_bytes).decode()
         out = [
             Publication(
                 subjects.dead_letter(verdict.notify),
@@ -307,6 +312,8 @@ def _command_for(verdict: Verdict, raw: bytes) -> Command | None:
         return verdict.command
     if verdict.notify is None:
         return None
+    if verdict.record is not None:
+        return verdict.record
     header = verdict.opened.header if verdict.opened else None
     return RecordRefusal(
         message_id=verdict.message_id or _raw_id(raw),

@@ -471,12 +471,21 @@ class Ledger(Application[UUID]):
         aggregate_id = lookup_aggregate_id(request_id)
         lookup = batch.load(self, aggregate_id, Lookup)
         if lookup is not None and lookup.has_seen(command.message_id):
-            return self._duplicate(command, (aggregate_id,), ())
+            if isinstance(command, RecordLookup):
+                # Never routed when refused, even if the policy changed since.
+                again = (lookup.responder,) if lookup.responder and not lookup.refused_code else ()
+            else:
+                again = (lookup.requester,)
+            return self._duplicate(command, (aggregate_id,), again)
         try:
             if isinstance(command, RecordLookup):
                 check_subject_digest(command.subject_digest)
                 if not command.purpose.strip():
                     raise RuleViolation("missing_field", "purpose: every look-up must say why")
+                if not command.legal_basis.strip():
+                    raise RuleViolation(
+                        "missing_field", "legal_basis: every look-up must name the law allowing it"
+                    )
                 lookup = Lookup(
                     message_id=command.message_id,
                     requester=command.requester,
@@ -484,8 +493,22 @@ class Ledger(Application[UUID]):
                     purpose=command.purpose,
                     subject_digest=command.subject_digest,
                     received_at=command.received_at,
+                    legal_basis=command.legal_basis,
+                    responder=command.responder,
+                    attributes=tuple(command.attributes),
+                    header_b64=command.header_b64,
+                    signature_b64=command.signature_b64,
                 )
                 before = 0
+                route_to: tuple[str, ...] = (command.responder,) if command.responder else ()
+                if command.refused_code:
+                    lookup.refuse(
+                        code=command.refused_code,
+                        reason=command.refused_reason,
+                        message_id=command.message_id,
+                        received_at=command.received_at,
+                    )
+                    route_to = ()
             else:
                 if lookup is None:
                     raise RuleViolation(
@@ -498,11 +521,19 @@ class Ledger(Application[UUID]):
                     matched=command.matched,
                     message_id=command.message_id,
                     received_at=command.received_at,
+                    subject_digest=command.subject_digest,
+                    disclosed=tuple(command.disclosed),
+                    sealed_attributes=command.sealed_attributes,
+                    header_b64=command.header_b64,
+                    signature_b64=command.signature_b64,
                 )
+                route_to = (lookup.requester,)
         except RuleViolation as violation:
             return Refused(command.message_id, violation.code, violation.reason)
         batch.touched[aggregate_id] = lookup
-        return _Pending(command.message_id, _versions(aggregate_id, before, lookup.version), ())
+        return _Pending(
+            command.message_id, _versions(aggregate_id, before, lookup.version), route_to
+        )
 
     # -- duplicates ---------------------------------------------------------------------------
 

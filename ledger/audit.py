@@ -132,6 +132,8 @@ SIGNER_FIELDS: dict[str, str] = {
     "Dossier.Apologized": "by",
     "Dossier.PostalOrdered": "by",
     "Dossier.PostalTracked": "by",
+    "Lookup.Requested": "requester",
+    "Lookup.Answered": "answered_by",
 }
 
 

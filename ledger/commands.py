@@ -229,6 +229,17 @@ class RecordLookup:
     purpose: str
     subject_digest: str
     received_at: str
+    # Issue 7: the law that allows it (mandatory), the population member asked, the
+    # attributes asked for, and the asker's signed header (no personal data in it).
+    legal_basis: str = ""
+    responder: str = ""
+    attributes: tuple[str, ...] = ()
+    header_b64: str = ""
+    signature_b64: str = ""
+    # Set when the hub refused the look-up (route policy): recorded on the citizen's Lookup,
+    # so the attempt shows in their access report, and never routed.
+    refused_code: str = ""
+    refused_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -238,6 +249,13 @@ class RecordLookupAnswer:
     answered_by: str
     matched: bool
     received_at: str
+    # Issue 7: the pseudonym of the citizen the answer is about (must be the request's), the
+    # attribute names disclosed, their values sealed under the citizen's key, the signature.
+    subject_digest: str = ""
+    disclosed: tuple[str, ...] = ()
+    sealed_attributes: str = ""
+    header_b64: str = ""
+    signature_b64: str = ""
 
 
 DocumentCommand = RecordDocument | RecordStatus | RecordDelivery

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
@@ -23,6 +23,7 @@ from adapters.document.attachments import AttachmentProblem, AttachmentStore
 from adapters.document.mailbox import Arrival, DeliveryProof, HubVerdict, Mailbox, SentRow
 from adapters.envelope import (
     EnvelopeError,
+    VerifiedDelivery,
     attachment_digests,
     open_receipt,
     open_routed,
@@ -90,6 +91,9 @@ class DocumentGateway:
         self._waiters: dict[str, list[asyncio.Future[envelope_pb2.Receipt]]] = {}
         self.arrivals = asyncio.Condition()
         self.attachments = AttachmentStore(self._js, member)
+        # Population look-up answers (issue 7) go here, not to the mailbox: they are
+        # personal data, for the one waiting Verify call (adapters.population.asker).
+        self.on_lookup_answer: Callable[[VerifiedDelivery], None] | None = None
 
     @property
     def key_id(self) -> str:
@@ -217,6 +221,43 @@ class DocumentGateway:
             subjects.inbound(self.member), envelope, headers={"Nats-Msg-Id": message_id}
         )
 
+    async def publish_unkept(
+        self, *, kind: Kind, recipients: Sequence[str], document_id: str, payload: bytes
+    ) -> str:
+        """Sign and publish without keeping a copy in the mailbox (a look-up: personal data,
+        and a synchronous call the agency system retries itself). The message id is
+        `document_id` (a look-up's id); call `expect_receipt(document_id)` before this when
+        the hub's verdict matters."""
+        message_id, envelope = seal(
+            self._signer,
+            kind=kind,
+            recipients=recipients,
+            document_id=document_id,
+            payload=payload,
+            signed_at_ms=self._clock.now_ms(),
+            message_id=document_id,
+        )
+        await self._publish(message_id, envelope)
+        return message_id
+
+    def now_ms(self) -> int:
+        """The adapter's clock (the one it signs with)."""
+        return self._clock.now_ms()
+
+    def expect_receipt(self, message_id: str) -> asyncio.Future[envelope_pb2.Receipt]:
+        """A future the hub's receipt for `message_id` will complete (register it before
+        publishing, so a fast receipt is not missed); `forget_receipt` when done."""
+        future: asyncio.Future[envelope_pb2.Receipt] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(message_id, []).append(future)
+        return future
+
+    def forget_receipt(self, message_id: str, future: asyncio.Future[envelope_pb2.Receipt]) -> None:
+        waiters = self._waiters.get(message_id, [])
+        if future in waiters:
+            waiters.remove(future)
+        if not waiters:
+            self._waiters.pop(message_id, None)
+
     async def wait_receipt(self, message_id: str, within: float) -> envelope_pb2.Receipt | None:
         """The hub's verdict on one of our messages, or None if none came in time."""
         loop = asyncio.get_running_loop()
@@ -302,6 +343,11 @@ class DocumentGateway:
                 await msg.term()
                 continue
             header = verified.opened.header
+            if header.kind is Kind.LOOKUP_ANSWER:
+                if self.on_lookup_answer is not None:
+                    self.on_lookup_answer(verified)
+                await msg.ack()
+                continue
             if (
                 header.kind is Kind.DOCUMENT
                 and header.attachments

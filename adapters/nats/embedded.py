@@ -101,8 +101,22 @@ class EmbeddedNats:
         )
 
     def start(self, timeout: float = 20.0) -> EmbeddedNats:
+        """Start and wait until healthy. Ports are preferences (`choose_port`): since another
+        process can take a port between the check and nats-server's bind, a bind failure is
+        retried on newly picked ports."""
         if self._process is not None:
             return self
+        asked = (self.port, self.monitor_port)
+        for attempt in range(3):
+            try:
+                return self._start_once(timeout)
+            except EmbeddedNatsError as error:
+                if attempt == 2 or "address already in use" not in str(error):
+                    raise
+                self.port, self.monitor_port = asked
+        raise AssertionError("unreachable")
+
+    def _start_once(self, timeout: float) -> EmbeddedNats:
         binary = find_binary()
         self.store_dir.mkdir(parents=True, exist_ok=True)
         self.port = choose_port(self.port)
@@ -110,6 +124,7 @@ class EmbeddedNats:
         config = self.store_dir / "nats-server.conf"
         config.write_text(self.config_text())
         log = self.log_file or (self.store_dir / "nats-server.log")
+        offset = log.stat().st_size if log.exists() else 0
         with open(log, "ab") as out:
             self._process = subprocess.Popen(
                 [str(binary), "-c", str(config)],
@@ -118,19 +133,21 @@ class EmbeddedNats:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
-        self._wait_healthy(timeout, log)
+        self._wait_healthy(timeout, log, offset)
         return self
 
-    def _wait_healthy(self, timeout: float, log: Path) -> None:
+    def _wait_healthy(self, timeout: float, log: Path, offset: int = 0) -> None:
         deadline = time.monotonic() + timeout
         url = f"{self.monitor_url}/healthz?js-enabled-only=true"
         while time.monotonic() < deadline:
             assert self._process is not None
-            if self._process.poll() is not None:
-                tail = log.read_text(errors="replace")[-2000:]
-                raise EmbeddedNatsError(
-                    f"nats-server exited with {self._process.returncode}:\n{tail}"
-                )
+            code = self._process.poll()
+            if code is not None:
+                with open(log, "rb") as handle:
+                    handle.seek(offset)
+                    tail = handle.read().decode(errors="replace")[-2000:]
+                self._process = None
+                raise EmbeddedNatsError(f"nats-server exited with {code}:\n{tail}")
             try:
                 with urllib.request.urlopen(url, timeout=1) as response:
                     if response.status == 200:

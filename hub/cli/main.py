@@ -111,6 +111,7 @@ def up(
         say(f"truc: starting with {hub_config.source}, data in {data_dir.resolve()}")
         stack = await start_stack(hub_config, data_dir, progress=say)
         members = ", ".join(f"{c}={a.address}" for c, a in stack.adapters.items())
+        members += "".join(f", {c}={p.address}" for c, p in stack.population.items())
         say(
             f"ready nats={stack.nats_url} monitor={stack.nats_monitor_url or '-'} "
             f"ledger={stack.ledger.storage.describe()} "
@@ -528,6 +529,7 @@ from hub.cli.dossier import dossier_app, stats_app  # noqa: E402
 from hub.cli.edxml import edxml_app  # noqa: E402
 from hub.cli.keys import keys_app  # noqa: E402
 from hub.cli.ops import status_command, streams_app  # noqa: E402
+from hub.cli.population import lookup_command, population_app  # noqa: E402
 from hub.cli.witness import witness_command  # noqa: E402
 
 app.command("witness")(witness_command)
@@ -541,6 +543,8 @@ app.add_typer(attachment_app, name="attachment")
 app.add_typer(dossier_app, name="dossier")
 stats_app.command("documents")(stats_command)
 app.add_typer(stats_app, name="stats")
+app.command("lookup")(lookup_command)
+app.add_typer(population_app, name="population")
 
 
 # -- helpers ----------------------------------------------------------------------------------

@@ -520,6 +520,8 @@ def _payload(opened: Any) -> dict[str, Any]:
     from hub.model import Kind
 
     kind = opened.header.kind
+    if kind in (Kind.LOOKUP, Kind.LOOKUP_ANSWER):
+        return {"payload": "personal data, not shown"}
     if kind is Kind.DOCUMENT:
         doc = parse_document(opened)
         return {

@@ -123,11 +123,12 @@ def test_a_dossier_moves_between_agencies_and_its_holder_changes_its_status(
 
 
 def test_a_lookup_never_holds_an_identification_number_in_clear(ledger: Ledger) -> None:
-    clear = RecordLookup("l1", G15, "cán bộ A", "xác minh", "087084000999", at(0))
+    law = "Luật Căn cước 2023"
+    clear = RecordLookup("l1", G15, "cán bộ A", "xác minh", "087084000999", at(0), law)
     _refused(ledger.record([clear])[0], "invalid_subject_digest")
     no_purpose = RecordLookup("l2", G15, "cán bộ A", " ", "ab" * 32, at(0))
     _refused(ledger.record([no_purpose])[0], "missing_field")
-    ledger.record([RecordLookup("l3", G15, "cán bộ A", "xác minh", "ab" * 32, at(0))])
+    ledger.record([RecordLookup("l3", G15, "cán bộ A", "xác minh", "ab" * 32, at(0), law)])
     ledger.record([RecordLookupAnswer("a1", "l3", G01, True, at(1))])
     _refused(
         ledger.record([RecordLookupAnswer("a2", "l3", G01, False, at(2))])[0], "already_answered"

@@ -65,7 +65,9 @@ def _every_kind_of_event(ledger: Ledger) -> None:
             RevokeMemberKey("r3", G01, "k1", at(11), "lost", at(11)),
             GrantRoute("r4", G01, "000.*", ("status",), at(12)),
             WithdrawRoute("r5", G01, "000.*", ("status",), at(13)),
-            RecordLookup("l1", G15, "cán bộ A", "xác minh hồ sơ", "ab" * 32, at(14)),
+            RecordLookup(
+                "l1", G15, "cán bộ A", "xác minh hồ sơ", "ab" * 32, at(14), "Luật Căn cước 2023"
+            ),
             RecordLookupAnswer("l2", "l1", G01, True, at(15)),
             RecordDossierReceived(
                 "y1", LATE, "p", G12, 3, "", at(16), working_days=1, at="2026-06-01T09:00+07:00"
@@ -78,6 +80,17 @@ def _every_kind_of_event(ledger: Ledger) -> None:
             RecordDossierApology("y7", LATE, G12, "2026-06-20", "quá tải", at(16)),
             RecordPostalOrder("y8", LATE, "o-1", "delivery", G12, POST, at(16)),
             RecordPostalTracking("y9", LATE, "o-1", 3, "", POST, at(16), at(16)),
+            RecordLookup(
+                "l3",
+                G15,
+                "cán bộ A",
+                "xác minh",
+                "ab" * 32,
+                at(16),
+                "Luật Căn cước 2023",
+                refused_code="attribute_not_allowed",
+                refused_reason="attributes: sex",
+            ),
         ]
     )
     assert all(type(o).__name__ == "Recorded" for o in outcomes), outcomes
@@ -97,7 +110,7 @@ def test_every_event_type_is_counted_for_a_member(ledger: Ledger) -> None:
     assert [type(e).__qualname__ for e in events if fact_of(e).member == UNKNOWN_MEMBER] == []
     assert scan_ledger(ledger).by_member() == {
         G01: 6 + 1,  # its registry history, and the answer it gave
-        G15: 4 + 1 + 1,  # four routings to it, the dossier status it set, its look-up
+        G15: 4 + 1 + 1 + 2,  # four routings to it, its dossier status, its look-ups (one refused)
         G22: 4 + 3 + 1,  # four documents sent, the three that revoked/updated/replaced, a refusal
         H49: 4 + 1 + 1 + 2,  # four routings, a delivery, a status, receiving and handing on
         # received; 5 statuses, 2 pauses, 2 resumptions, an obligation, the verdict, the

@@ -77,7 +77,30 @@ def test_demo_config_routes_documents_between_state_bodies_only() -> None:
         ("000.*", "000.*", Kind.DOSSIER),
         ("000.*", "BCCI.VNPOST", Kind.POSTAL),
         ("BCCI.VNPOST", "000.*", Kind.POSTAL),
+        # Look-ups: tested on their own below.
+        ("000.*", "000.00.00.G01", Kind.LOOKUP),
+        ("000.00.00.H*", "000.00.00.G01", Kind.LOOKUP),
+        ("000.00.00.G01", "000.*", Kind.LOOKUP_ANSWER),
     }
+
+
+def test_demo_config_lets_provinces_see_more_of_a_citizen_than_ministries() -> None:
+    config = load_config(None)
+    lookups = {
+        (r.senders, r.recipients): r.attributes for r in config.routes if Kind.LOOKUP in r.kinds
+    }
+    assert lookups == {
+        ("000.*", G01): frozenset(),
+        ("000.00.00.H*", G01): {"sex", "place_of_birth", "place_of_residence"},
+    }
+    answers = [r for r in config.routes if Kind.LOOKUP_ANSWER in r.kinds]
+    assert [(r.senders, r.recipients) for r in answers] == [(G01, "000.*")]
+    assert config.population_citizens == 10_000
+
+
+def test_route_attributes_must_be_known() -> None:
+    with pytest.raises(ConfigError, match=r"routes\[0\]\.attributes"):
+        parse_config({"routes": [{"kinds": ["lookup"], "attributes": ["blood_type"]}]})
 
 
 def test_load_config_reads_a_file(tmp_path: Path) -> None:
@@ -307,3 +330,11 @@ def test_sqlite_storage_env_names_the_file(tmp_path: Path) -> None:
     env = HubConfig().storage(tmp_path).env()
     assert env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite"
     assert env["SQLITE_DBNAME"] == str(tmp_path / "ledger.sqlite3")
+
+
+def test_population_settings_are_read_and_checked() -> None:
+    config = parse_config({"population": {"register_port": 0, "citizens": 50, "seed": 9}})
+    assert (config.population_register_port, config.population_citizens) == (0, 50)
+    assert config.population_seed == 9
+    with pytest.raises(ConfigError, match=r"population\.citizens: must be an integer"):
+        parse_config({"population": {"citizens": "many"}})

@@ -15,12 +15,16 @@ class MessageKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MESSAGE_KIND_DELIVERY: _ClassVar[MessageKind]
     MESSAGE_KIND_DOSSIER: _ClassVar[MessageKind]
     MESSAGE_KIND_POSTAL: _ClassVar[MessageKind]
+    MESSAGE_KIND_LOOKUP: _ClassVar[MessageKind]
+    MESSAGE_KIND_LOOKUP_ANSWER: _ClassVar[MessageKind]
 MESSAGE_KIND_UNSPECIFIED: MessageKind
 MESSAGE_KIND_DOCUMENT: MessageKind
 MESSAGE_KIND_STATUS: MessageKind
 MESSAGE_KIND_DELIVERY: MessageKind
 MESSAGE_KIND_DOSSIER: MessageKind
 MESSAGE_KIND_POSTAL: MessageKind
+MESSAGE_KIND_LOOKUP: MessageKind
+MESSAGE_KIND_LOOKUP_ANSWER: MessageKind
 
 class EnvelopeHeader(_message.Message):
     __slots__ = ("version", "message_id", "kind", "sender", "recipients", "document_id", "signed_at_ms", "key_id", "payload_sha256", "payload_size", "attachments")
