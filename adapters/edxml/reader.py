@@ -86,6 +86,8 @@ def _load(data: bytes) -> Element:
         ) from None
     except ParseError as error:
         raise EdxmlError("edxml", f"not well-formed XML: {error}") from None
+    except LookupError as error:  # found by tests/fuzz/fuzz_edxml.py
+        raise EdxmlError("edxml", f"the XML declaration names an encoding: {error}") from None
     except (ValueError, RecursionError, MemoryError) as error:
         raise EdxmlError("edxml", f"not readable XML: {type(error).__name__}") from None
     bounded(root)

@@ -125,6 +125,8 @@ DTD_ONLY = b'<?xml version="1.0"?><!DOCTYPE edXML SYSTEM "http://example.com/x.d
         (b"<edXML><unclosed></edXML>", "edxml", "not well-formed XML"),
         (b"", "edxml", "empty"),
         (b"\xff\xfe garbage", "edxml", "not well-formed"),
+        # Found by tests/fuzz/fuzz_edxml.py: an unknown encoding escaped as a LookupError.
+        (b'<?xml version="1.0" encoding="UTF-E8"?><edXML/>', "edxml", "encoding"),
         (b"<edXML/>", "edXML", "namespace"),
         (f'<edXML xmlns="{NS}"/>'.encode(), "edXML/edXMLEnvelope", "required"),
         (_package(""), "edXML/edXMLEnvelope/edXMLHeader/MessageHeader/From", "required"),
