@@ -90,7 +90,7 @@ class TrucProcess:
     async def start(self, within: float = 60.0) -> TrucProcess:
         log = self.data_dir.parent / f"{self.role}-{len(self.lines)}-{time.time_ns()}.log"
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        with open(log, "wb") as stderr:
+        with log.open("wb") as stderr:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
