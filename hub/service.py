@@ -176,13 +176,17 @@ class HubService:
         instead of being redelivered for ever.
         """
         member = subjects.member_from_inbound(item.subject)
+        try:  # name the message and its document in the refusal when its header reads
+            first = self._intake.judge(member, item.data, item.stored_at_ms)
+        except Exception:
+            first = None
         verdict = Rejected(
             "poison",
             f"processing failed {attempts} times: {error}"[:500],
             self._clock.now_ms(),
-            None,
-            member,
-            False,
+            first.opened if first is not None else None,
+            first.notify if isinstance(first, Rejected) else member,
+            isinstance(first, Accepted),
         )
         command = _command_for(verdict, item.data)
         publications = self._rejected(verdict, item.data)

@@ -100,13 +100,16 @@ class EmbeddedNats:
             f"{self.extra_config}"
         )
 
-    def start(self, timeout: float = 20.0) -> EmbeddedNats:
+    def start(self, timeout: float = 20.0, *, keep_ports: bool = False) -> EmbeddedNats:
+        """Start; with `keep_ports` on the ports already chosen (a restart: clients come
+        back to the same address, and nats-server reuses a port still in TIME_WAIT)."""
         if self._process is not None:
             return self
         binary = find_binary()
         self.store_dir.mkdir(parents=True, exist_ok=True)
-        self.port = choose_port(self.port)
-        self.monitor_port = choose_port(self.monitor_port)
+        if not (keep_ports and self.port and self.monitor_port):
+            self.port = choose_port(self.port)
+            self.monitor_port = choose_port(self.monitor_port)
         config = self.store_dir / "nats-server.conf"
         config.write_text(self.config_text())
         log = self.log_file or (self.store_dir / "nats-server.log")

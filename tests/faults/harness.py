@@ -294,7 +294,7 @@ class Exercise:
         ]
         return self
 
-    async def delivered_at_least(self, count: int) -> bool:
+    def delivered_at_least(self, count: int) -> bool:
         return all(sum(a.delivered.values()) >= count for a in self.agencies)
 
     async def wait_delivered(self, count: int, within: float = 30.0) -> None:
