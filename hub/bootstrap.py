@@ -55,16 +55,17 @@ from adapters.tls import TlsFiles, client_context, nats_tls_block
 from hub import subjects
 from hub.config import HubConfig, MemberConfig
 from hub.dashboard import start_dashboard
-from hub.errors import ConfigError
+from hub.errors import ConfigError, StackNotRunning
 from hub.intake import Intake, iso_ms
 from hub.metrics import HubMetrics, MetricsExporter, observe_batch, refresh_status, start_exporter
 from hub.ops import OpsCollector, ledger_checkpoint_source, ledger_notifications
+from hub.poison import PoisonGuard
 from hub.ports import SystemClock
 from hub.projections_runner import ProjectionsRunner
 from hub.proofs import serve_proofs
 from hub.registry import Member, MemberKey, Registry, Route
-from hub.service import HubService, Inbound, feed_publication
-from hub.stackfile import MemberEndpoint, StackInfo, remove_stack, write_stack
+from hub.service import BatchReport, HubService, Inbound, feed_publication
+from hub.stackfile import MemberEndpoint, StackInfo, read_stack, remove_stack, write_stack
 from hub.transparency import TransparencyLog, TransparencySettings, WitnessSettings
 from ledger.agency import to_token
 from ledger.application import Ledger
@@ -220,24 +221,7 @@ class Stack:
 
     async def stop(self) -> None:
         await self.stop_ops()
-        for handle in self.adapters.values():
-            if handle.postal is not None:
-                await handle.postal[0].stop()
-                await handle.postal[1].close()
-            await handle.server.stop(grace=2)
-            await handle.gateway.stop()
-            await jetstream.close(handle.nc)
-            handle.mailbox.close()
-        self.adapters.clear()
-        if self.reference_postal is not None:
-            await self.reference_postal.stop()
-            self.reference_postal = None
-        for population in self.population.values():
-            await population.stop()
-        self.population.clear()
-        if self.register is not None:
-            await self.register.stop()
-            self.register = None
+        await _stop_member_adapters(self)
         await self.stop_hub()
         self.transparency_stop.set()
         if self.transparency_task is not None:
@@ -265,6 +249,24 @@ async def _feed_outcomes(nc: NATS, outcomes: Sequence[Outcome]) -> None:
         await jetstream.JetStreamPublisher(nc.jetstream()).publish_all(
             [feed_publication(e) for e in entries]
         )
+
+
+def _inbound(msg: Msg) -> Inbound:
+    return Inbound(msg.subject, msg.data, _stored_at_ms(msg))
+
+
+def _seq(msg: Msg) -> int:
+    try:
+        return int(msg.metadata.sequence.stream)
+    except Exception:  # not a JetStream message
+        return id(msg)
+
+
+def _deliveries(msg: Msg) -> int:
+    try:
+        return int(msg.metadata.num_delivered)
+    except Exception:
+        return 1
 
 
 def _stored_at_ms(msg: Msg) -> int | None:
@@ -482,8 +484,50 @@ async def start_stack(
     stack.tasks.append(asyncio.create_task(serve_proofs(hub_nc, transparency)))
     sub = await js.pull_subscribe_bind(durable=subjects.HUB_CONSUMER, stream=subjects.IN_STREAM)
 
+    guard = PoisonGuard()
+
     async def handle(msgs: list[Msg]) -> None:
-        report = await service.process([Inbound(m.subject, m.data, _stored_at_ms(m)) for m in msgs])
+        try:
+            report = await service.process([_inbound(m) for m in msgs])
+        except Exception as error:
+            await _one_by_one(msgs, error)
+            return
+        guard.succeeded(*(_seq(m) for m in msgs))
+        _observe(report)
+        for m in msgs:
+            with contextlib.suppress(Exception):
+                await m.ack()
+
+    async def _one_by_one(msgs: list[Msg], error: Exception) -> None:
+        """A batch failed: find the message(s) at fault by processing them alone; stop at
+        the first that fails while nothing has succeeded (an outage: redeliver them all)."""
+        pending = list(msgs)
+        while pending:
+            m = pending.pop(0)
+            if len(msgs) > 1:
+                try:
+                    _observe(await service.process([_inbound(m)]))
+                except Exception as alone:
+                    error = alone
+                else:
+                    guard.succeeded(_seq(m))
+                    with contextlib.suppress(Exception):
+                        await m.ack()
+                    continue
+            deliveries = _deliveries(m)
+            if guard.failed(_seq(m), deliveries):
+                log.error("poison message set aside after %d attempts: %r", deliveries, error)
+                await service.give_up(_inbound(m), deliveries, f"{type(error).__name__}: {error}")
+                with contextlib.suppress(Exception):
+                    await m.term()
+                continue
+            log.warning("inbound message failed (attempt %d): %r", deliveries, error)
+            for again in [m, *pending]:
+                with contextlib.suppress(Exception):
+                    await again.nak(delay=1.0)
+            return
+
+    def _observe(report: BatchReport) -> None:
         transparency.poke()
         observe_batch(stack.metrics, report)
         for m in report.messages:
@@ -502,7 +546,9 @@ async def start_stack(
         )
 
     stack.hub_task = asyncio.create_task(
-        jetstream.pull_loop(sub, handle, stack.hub_stop, batch=config.batch_size, name="hub")
+        jetstream.pull_loop(
+            sub, handle, stack.hub_stop, batch=config.batch_size, name="hub", auto_ack=False
+        )
     )
     views = await loop.run_in_executor(executor, Views, ledger)
     stack.projections_task = asyncio.create_task(
@@ -511,12 +557,36 @@ async def start_stack(
     progress(f"hub {hub_key.name} (key {hub_key.key_id}) consuming {subjects.IN_ALL} on {nats_url}")
     progress(f"ledger: {storage.describe()}")
     await start_ops(stack, js, progress)
+    if run_adapters:
+        await _start_member_adapters(
+            stack,
+            signers,
+            credentials[1] if credentials else None,
+            nats_tls,
+            tls_files,
+            progress,
+        )
+    write_stack(data_dir, stack.info(pid or os.getpid()))
+    return stack
+
+
+async def _start_member_adapters(
+    host: Stack | AdapterGroup,
+    signers: dict[str, Signer],
+    credentials: dict[str, auth.NatsCredentials] | None,
+    nats_tls: ssl.SSLContext | None,
+    tls_files: TlsFiles,
+    progress: Progress,
+) -> None:
+    """One adapter per member whose private key is here, with what each kind needs: the
+    reference postal service for a postal member (when no operator is configured) and the
+    reference register for the population member. Shared by `--role all` and `--role
+    adapters`, so both start exactly the same adapters."""
+    config, hub_key = host.config, host.hub_signer
     postal_url = config.postal_operator_url
-    if run_adapters and not postal_url and any(
-        m.kind == "postal" and m.code in signers for m in config.members
-    ):
-        stack.reference_postal = await start_reference_postal(
-            data_dir / "postal-reference" / "orders.sqlite3",
+    if not postal_url and any(m.kind == "postal" and m.code in signers for m in config.members):
+        host.reference_postal = await start_reference_postal(
+            host.data_dir / "postal-reference" / "orders.sqlite3",
             ReferenceSettings(
                 step_seconds=config.postal_step_seconds,
                 fail_rate=config.postal_fail_rate,
@@ -524,44 +594,66 @@ async def start_stack(
             ),
             SystemClock().now_ms,
         )
-        postal_url = stack.reference_postal.url
+        postal_url = host.reference_postal.url
         progress(
             f"reference postal service (stands in for the operator's API): gRPC {postal_url}"
         )
     population_member = next((m.code for m in config.members if m.kind == "population"), "")
-    if run_adapters:
-        for member in config.members:
-            if member.code not in signers:
-                progress(f"{member.code}: no private key here; its adapter runs elsewhere")
-                continue
-            if member.kind == "population":
-                await _start_population(stack, member, signers[member.code], credentials, progress)
-                continue
-            handle_ = await start_adapter(
-                member,
-                signers[member.code],
-                hub_key.public_key,
-                nats_url,
-                data_dir,
-                credentials=credentials[1][member.code] if credentials else None,
-                hub_name=hub_key.name,
-                nats_tls=nats_tls,
-                grpc_tls=config.grpc_tls,
-                tls_files=tls_files,
-                postal_operator_url=postal_url,
-                population_member=population_member,
+    for member in config.members:
+        if member.code not in signers:
+            progress(f"{member.code}: no private key here; its adapter runs elsewhere")
+            continue
+        member_credentials = credentials[member.code] if credentials else None
+        if member.kind == "population":
+            await _start_population(
+                host, member, signers[member.code], member_credentials, progress
             )
-            stack.adapters[member.code] = handle_
-            progress(f"adapter {member.code} ({member.name}): gRPC {handle_.address}")
-    write_stack(data_dir, stack.info(pid or os.getpid()))
-    return stack
+            continue
+        handle = await start_adapter(
+            member,
+            signers[member.code],
+            hub_key.public_key,
+            host.nats_url,
+            host.data_dir,
+            credentials=member_credentials,
+            hub_name=hub_key.name,
+            nats_tls=nats_tls,
+            grpc_tls=config.grpc_tls,
+            tls_files=tls_files,
+            postal_operator_url=postal_url,
+            population_member=population_member,
+        )
+        host.adapters[member.code] = handle
+        progress(f"adapter {member.code} ({member.name}): gRPC {handle.address}")
+
+
+async def _stop_member_adapters(host: Stack | AdapterGroup) -> None:
+    """Stop taking gRPC calls, let the pull loops finish and ack, then disconnect."""
+    for handle in host.adapters.values():
+        if handle.postal is not None:
+            await handle.postal[0].stop()
+            await handle.postal[1].close()
+        await handle.server.stop(grace=2)
+        await handle.gateway.stop()
+        await jetstream.close(handle.nc)
+        handle.mailbox.close()
+    host.adapters.clear()
+    if host.reference_postal is not None:
+        await host.reference_postal.stop()
+        host.reference_postal = None
+    for population in host.population.values():
+        await population.stop()
+    host.population.clear()
+    if host.register is not None:
+        await host.register.stop()
+        host.register = None
 
 
 async def _start_population(
-    stack: Stack,
+    stack: Stack | AdapterGroup,
     member: MemberConfig,
     signer: Signer,
-    credentials: tuple[auth.NatsCredentials, dict[str, auth.NatsCredentials]] | None,
+    credentials: auth.NatsCredentials | None,
     progress: Progress,
 ) -> None:
     """The population member's adapter, answering from the reference register (started
@@ -586,13 +678,90 @@ async def _start_population(
         hub_public_key=stack.hub_signer.public_key,
         nats_url=stack.nats_url,
         register_address=stack.register.address,
-        credentials=credentials[1][member.code] if credentials else None,
+        credentials=credentials,
         nats_tls=client_context(TlsFiles(config.tls_directory(stack.data_dir)))
         if config.nats_tls
         else None,
     )
     stack.population[member.code] = handle
     progress(f"adapter {member.code} ({member.name}, population): gRPC {handle.address}")
+
+
+@dataclass
+class AdapterGroup:
+    """`truc up --role adapters`: the members' adapters alone, in their own process, talking
+    to a hub that runs elsewhere (another process or machine) through NATS only."""
+
+    config: HubConfig
+    data_dir: Path
+    nats_url: str
+    hub_signer: Signer
+    adapters: dict[str, AdapterHandle] = field(default_factory=dict)
+    reference_postal: ReferencePostal | None = None
+    register: RegisterHandle | None = None
+    population: dict[str, PopulationHandle] = field(default_factory=dict)
+
+    def info(self, pid: int) -> StackInfo:
+        storage = self.config.storage(self.data_dir)
+        return StackInfo(
+            pid=pid,
+            nats_url=self.nats_url,
+            nats_monitor_url="",
+            ledger=storage.describe(),
+            ledger_env=storage.env() if self.config.ledger_backend == "sqlite" else {},
+            hub_name=self.hub_signer.name,
+            hub_key_id=self.hub_signer.key_id,
+            grpc_tls=self.config.grpc_tls,
+            tls_dir=str(self.config.tls_directory(self.data_dir)),
+            members={
+                code: MemberEndpoint(
+                    code, a.member.name, a.member.kind, a.address, a.gateway.key_id
+                )
+                for code, a in self.adapters.items()
+            },
+            nats_tls=self.config.nats_tls,
+            hub_public_key=base64.b64encode(self.hub_signer.public_key).decode(),
+        )
+
+    async def stop(self) -> None:
+        """Stop accepting gRPC calls, let the pull loops finish and ack, then disconnect."""
+        await _stop_member_adapters(self)
+        remove_stack(self.data_dir)
+
+
+async def start_adapters(
+    config: HubConfig,
+    data_dir: Path,
+    *,
+    progress: Progress = lambda _line: None,
+    pid: int | None = None,
+) -> AdapterGroup:
+    """Start one adapter per member whose private key is here, against `config.nats_url`
+    (or, when that is empty, the embedded NATS of a hub running on the same data directory,
+    with the least-privilege users it provisioned)."""
+    nats_url = config.nats_url
+    credentials: dict[str, auth.NatsCredentials] | None = None
+    if not nats_url:
+        try:
+            nats_url = read_stack(data_dir).nats_url
+        except StackNotRunning as error:
+            raise ConfigError(
+                f"--role adapters needs --nats-url (or [hub] nats_url), or a hub running on "
+                f"this data directory: {error}"
+            ) from None
+        credentials = nats_credentials(config, data_dir)[1]
+    tls_files = TlsFiles(config.tls_directory(data_dir))
+    nats_tls = client_context(tls_files) if config.nats_tls else None
+    signers = member_signers(config, data_dir)
+    hub_key = hub_signer(config, data_dir)
+    group = AdapterGroup(config, data_dir, nats_url, hub_key)
+    try:
+        await _start_member_adapters(group, signers, credentials, nats_tls, tls_files, progress)
+    except BaseException:
+        await group.stop()
+        raise
+    write_stack(data_dir, group.info(pid or os.getpid()))
+    return group
 
 
 async def start_ops(stack: Stack, js: JetStreamContext, progress: Progress) -> None:

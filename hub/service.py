@@ -181,6 +181,39 @@ class HubService:
         seconds = time.perf_counter() - started if to_record else 0.0
         return verdicts, _Judged(commands, outcomes), len(to_record), seconds
 
+    async def give_up(self, item: Inbound, attempts: int, error: str) -> None:
+        """Set aside a poison message: one whose processing raised `attempts` times.
+
+        It is dead-lettered with the reason (and recorded as refused when the ledger still
+        takes writes), so the caller can terminate it and the queue behind it moves on
+        instead of being redelivered for ever.
+        """
+        member = subjects.member_from_inbound(item.subject)
+        try:  # name the message and its document in the refusal when its header reads
+            first = self._intake.judge(member, item.data, item.stored_at_ms)
+        except Exception:
+            first = None
+        verdict = Rejected(
+            "poison",
+            f"processing failed {attempts} times: {error}"[:500],
+            self._clock.now_ms(),
+            first.opened if first is not None else None,
+            first.notify if isinstance(first, Rejected) else member,
+            isinstance(first, Accepted),
+        )
+        command = _command_for(verdict, item.data)
+        publications = self._rejected(verdict, item.data)
+        if command is not None:
+            loop = asyncio.get_running_loop()
+            try:
+                outcomes = await loop.run_in_executor(self._executor, self._record, [command])
+            except Exception:  # the ledger itself may be what fails: the dead letter remains
+                outcomes = []
+            for outcome in outcomes:
+                if isinstance(outcome, Recorded):
+                    publications += [feed_publication(e) for e in outcome.entries]
+        await self._publisher.publish_all(publications)
+
     def _at(self, point: str) -> None:
         if self._fault is not None:
             self._fault(point)

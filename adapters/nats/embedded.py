@@ -100,27 +100,30 @@ class EmbeddedNats:
             f"{self.extra_config}"
         )
 
-    def start(self, timeout: float = 20.0) -> EmbeddedNats:
+    def start(self, timeout: float = 20.0, *, keep_ports: bool = False) -> EmbeddedNats:
         """Start and wait until healthy. Ports are preferences (`choose_port`): since another
         process can take a port between the check and nats-server's bind, a bind failure is
-        retried on newly picked ports."""
+        retried on newly picked ports. With `keep_ports` the ports already chosen are kept
+        (a restart: clients come back to the same address), and a bind failure is final.
+        """
         if self._process is not None:
             return self
         asked = (self.port, self.monitor_port)
         for attempt in range(3):
             try:
-                return self._start_once(timeout)
+                return self._start_once(timeout, keep_ports)
             except EmbeddedNatsError as error:
-                if attempt == 2 or "address already in use" not in str(error):
+                if keep_ports or attempt == 2 or "address already in use" not in str(error):
                     raise
                 self.port, self.monitor_port = asked
         raise AssertionError("unreachable")
 
-    def _start_once(self, timeout: float) -> EmbeddedNats:
+    def _start_once(self, timeout: float, keep_ports: bool) -> EmbeddedNats:
         binary = find_binary()
         self.store_dir.mkdir(parents=True, exist_ok=True)
-        self.port = choose_port(self.port)
-        self.monitor_port = choose_port(self.monitor_port)
+        if not (keep_ports and self.port and self.monitor_port):
+            self.port = choose_port(self.port)
+            self.monitor_port = choose_port(self.monitor_port)
         config = self.store_dir / "nats-server.conf"
         config.write_text(self.config_text())
         log = self.log_file or (self.store_dir / "nats-server.log")

@@ -79,9 +79,23 @@ def up(
             help="debug, info, warning or error (JSON lines on stderr).",
         ),
     ] = "info",
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role",
+            help="all (hub, NATS and adapters in one process), hub (the hub alone) or "
+            "adapters (the adapters alone, against --nats-url or the hub on this data dir).",
+        ),
+    ] = "all",
+    nats_url: Annotated[
+        str | None,
+        typer.Option("--nats-url", help="An existing NATS (overrides [hub] nats_url)."),
+    ] = None,
 ) -> None:
     """Start the hub, NATS (embedded unless configured), the ledger and one adapter per member."""
-    from hub.bootstrap import start_stack
+    import dataclasses
+
+    from hub.bootstrap import AdapterGroup, Stack, start_adapters, start_stack
     from hub.config import load_config
     from hub.logs import setup_logging
 
@@ -89,8 +103,12 @@ def up(
     if level is None:
         fail(f"--log-level: {log_level!r} is not one of debug, info, warning, error", 2)
     setup_logging(logging.DEBUG if verbose else level)
+    if role not in ("all", "hub", "adapters"):
+        fail(f"--role: {role!r} is not one of all, hub, adapters", 2)
     with clean_errors():
         hub_config = load_config(config)
+    if nats_url is not None:
+        hub_config = dataclasses.replace(hub_config, nats_url=nats_url)
 
     def say(line: str) -> None:
         print(line, flush=True)
@@ -103,21 +121,32 @@ def up(
         reloads: set[asyncio.Task[None]] = set()
 
         def reload_keys() -> None:
+            if not isinstance(stack, Stack):
+                return
             task = asyncio.ensure_future(stack.reload_keys())
             reloads.add(task)
             task.add_done_callback(reloads.discard)
 
         loop.add_signal_handler(signal.SIGHUP, reload_keys)
         say(f"truc: starting with {hub_config.source}, data in {data_dir.resolve()}")
-        stack = await start_stack(hub_config, data_dir, progress=say)
-        members = ", ".join(f"{c}={a.address}" for c, a in stack.adapters.items())
-        members += "".join(f", {c}={p.address}" for c, p in stack.population.items())
-        say(
-            f"ready nats={stack.nats_url} monitor={stack.nats_monitor_url or '-'} "
-            f"ledger={stack.ledger.storage.describe()} "
-            f"metrics={stack.metrics_exporter.url if stack.metrics_exporter else '-'} "
-            f"dashboard={stack.dashboard_url or '-'} adapters: {members}"
-        )
+        stack: Stack | AdapterGroup
+        if role == "adapters":
+            stack = await start_adapters(hub_config, data_dir, progress=say)
+            members = ", ".join(f"{c}={a.address}" for c, a in stack.adapters.items())
+            say(f"ready role=adapters nats={stack.nats_url} adapters: {members}")
+        else:
+            stack = await start_stack(
+                hub_config, data_dir, progress=say, run_adapters=role == "all"
+            )
+            members = ", ".join(f"{c}={a.address}" for c, a in stack.adapters.items())
+            members += "".join(f", {c}={p.address}" for c, p in stack.population.items())
+            say(
+                f"ready {'role=hub ' if role == 'hub' else ''}nats={stack.nats_url} "
+                f"monitor={stack.nats_monitor_url or '-'} "
+                f"ledger={stack.ledger.storage.describe()} "
+                f"metrics={stack.metrics_exporter.url if stack.metrics_exporter else '-'} "
+                f"dashboard={stack.dashboard_url or '-'} adapters: {members}"
+            )
         say("press Ctrl-C to stop")
         await stop.wait()
         say("truc: stopping (finishing work in flight)")
