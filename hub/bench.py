@@ -18,8 +18,9 @@ import resource
 import statistics
 import tempfile
 import time
+import tomllib
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -28,16 +29,14 @@ from urllib.parse import urlparse
 from adapters.nats import jetstream
 from adapters.nats.embedded import EmbeddedNats
 from hub import bench_driver, runtime, subjects
+from hub.bench_errors import BenchError
 from hub.bench_ledger import run_ledger_bench
-from hub.bootstrap import Stack, start_stack
+from hub.bench_processes import RoleProcess, adapter_addresses
+from hub.bootstrap import start_stack
 from hub.config import HubConfig, parse_config
 from ledger.storage import PostgresStorage, SqliteStorage, Storage
 
 Say = Callable[[str], None]
-
-
-class BenchError(Exception):
-    """The benchmark cannot run as asked (a bad option, an unreachable database)."""
 
 
 @dataclass
@@ -53,7 +52,9 @@ class BenchResult:
     cpu_ms_per_doc: float
     # CPU of the load generator (the agency systems' gRPC clients), reported apart.
     driver_cpu_ms_per_doc: float = 0.0
+    cpu_ms_per_doc_by_process: dict[str, float] = field(default_factory=dict)
     event_loop: str = "asyncio"
+    processes: str = ""
     ledger_backend: str = "sqlite"
     # The ledger alone (hub.bench_ledger): recording with the Merkle log, and replay.
     ledger_events_per_s: float | None = None
@@ -65,31 +66,40 @@ def bench_members(agencies: int) -> list[str]:
     return [f"000.00.{i:02d}.H{40 + i:02d}" for i in range(1, agencies + 1)]
 
 
+def bench_toml(agencies: int, nats_url: str, postgres: PostgresStorage | None = None) -> str:
+    """The bench's configuration as a file: both the in-process stack and the role processes
+    read this one text, so the two layouts measure the same deployment."""
+    lines = [
+        "[hub]",
+        'name = "truc.bench"',
+        f'nats_url = "{nats_url}"',
+        "batch_size = 512",
+        "",
+        "[ledger]",
+    ]
+    if postgres is None:
+        lines.append('backend = "sqlite"')
+    else:
+        lines += [
+            'backend = "postgres"',
+            "[ledger.postgres]",
+            f'dbname = "{postgres.dbname}"',
+            f'host = "{postgres.host}"',
+            f"port = {postgres.port}",
+            f'user = "{postgres.user}"',
+            f'password = "{postgres.password}"',
+            f'schema = "{postgres.schema}"',
+        ]
+    for code in bench_members(agencies):
+        lines += ["", "[[members]]", f'code = "{code}"', f'name = "{code}"']
+    lines += ["", "[[routes]]", 'senders = "*"', 'recipients = "*"', ""]
+    return "\n".join(lines)
+
+
 def bench_config(
     agencies: int, nats_url: str, postgres: PostgresStorage | None = None
 ) -> HubConfig:
-    ledger: dict[str, Any] = {"backend": "sqlite"}
-    if postgres is not None:
-        ledger = {
-            "backend": "postgres",
-            "postgres": {
-                "dbname": postgres.dbname,
-                "host": postgres.host,
-                "port": postgres.port,
-                "user": postgres.user,
-                "password": postgres.password,
-                "schema": postgres.schema,
-            },
-        }
-    return parse_config(
-        {
-            "hub": {"name": "truc.bench", "nats_url": nats_url, "batch_size": 512},
-            "ledger": ledger,
-            "members": [{"code": code, "name": code} for code in bench_members(agencies)],
-            "routes": [{"senders": "*", "recipients": "*"}],
-        },
-        "<bench>",
-    )
+    return parse_config(tomllib.loads(bench_toml(agencies, nats_url, postgres)), "<bench>")
 
 
 def _cpu_seconds(pids: list[int], *, own: bool = True) -> float:
@@ -165,15 +175,19 @@ class DriverProcess:
             self._process.join()
 
 
-async def _drained(stack: Stack, within: float = 300.0) -> None:
+async def _drained(nats_url: str, within: float = 300.0) -> None:
     """Wait until the hub's inbound consumer has nothing pending or unacknowledged."""
-    js = stack.hub_nc.jetstream()
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        info = await js.consumer_info(subjects.IN_STREAM, subjects.HUB_CONSUMER)
-        if not info.num_pending and not info.num_ack_pending:
-            return
-        await asyncio.sleep(0.05)  # polling consumer state against a deadline
+    nc = await jetstream.connect(nats_url, "truc-bench-monitor")
+    try:
+        js = nc.jetstream()
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            info = await js.consumer_info(subjects.IN_STREAM, subjects.HUB_CONSUMER)
+            if not info.num_pending and not info.num_ack_pending:
+                return
+            await asyncio.sleep(0.05)  # polling consumer state against a deadline
+    finally:
+        await jetstream.close(nc)
 
 
 def postgres_from_url(url: str) -> PostgresStorage:
@@ -217,6 +231,32 @@ def fresh_schema(base: PostgresStorage) -> Iterator[PostgresStorage]:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
+@contextlib.asynccontextmanager
+async def _stack(
+    split: bool, config_path: Path, root: Path, config: HubConfig
+) -> AsyncIterator[tuple[dict[str, str], list[int], bool]]:
+    """The stack under test: (adapter addresses, Truc's process ids, whether this process
+    is one of them)."""
+    data = root / "data"
+    if not split:
+        stack = await start_stack(config, data)
+        try:
+            yield {m: a.address for m, a in stack.adapters.items()}, [], True
+        finally:
+            await stack.stop()
+        return
+    hub = await RoleProcess("hub", config_path, data, root / "hub.log").start()
+    try:
+        adapters = await RoleProcess("adapters", config_path, data, root / "adapters.log").start()
+        try:
+            addresses = adapter_addresses(adapters.ready_line())
+            yield addresses, [hub.pid, adapters.pid], False
+        finally:
+            await adapters.stop()
+    finally:
+        await hub.stop()
+
+
 def _percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -234,6 +274,7 @@ async def run_bench(
     nats_url: str = "",
     postgres: str = "",
     ledger_events: int = 50_000,
+    split: bool = True,
     say: Say = lambda _line: None,
 ) -> BenchResult:
     base = postgres_from_url(postgres) if postgres else None
@@ -259,28 +300,44 @@ async def run_bench(
             say(f"baseline: raw JetStream publish+consume of {documents} messages on {nats_url}")
             baseline = await jetstream_baseline(nats_url, documents, 1024)
             say(f"baseline: {baseline:,.0f} msg/s")
-            stack = await start_stack(bench_config(agencies, nats_url, stack_ledger), root / "data")
-            driver = DriverProcess({m: stack.adapters[m].address for m in bench_members(agencies)})
-            try:
-                say(f"warm-up (agency systems in process {driver.pid}, loop {runtime.loop_name()})")
-                await driver.ask(bench_driver.Throughput(min(200, documents), concurrency))
-                await _drained(stack)
-                nats_pids = [embedded.pid] if embedded and embedded.pid else []
-                truc_before = _cpu_seconds(nats_pids)
-                driver_before = _cpu_seconds([driver.pid], own=False)
-                say(f"throughput: {documents} documents from {agencies} agencies")
-                rate = await driver.ask(bench_driver.Throughput(documents, concurrency))
-                cpu = _cpu_seconds(nats_pids) - truc_before
-                driver_cpu = _cpu_seconds([driver.pid], own=False) - driver_before
-                say(f"throughput: {rate:,.0f} documents/s")
-                # Deliveries (the recipients' signed proofs) are still queued for the hub: let
-                # them drain so the latency run does not start behind a backlog.
-                await _drained(stack)
-                say(f"latency: {latency_rate:.0f} documents/s for {latency_seconds:.0f} s")
-                latencies = await driver.ask(bench_driver.OpenLoop(latency_rate, latency_seconds))
-            finally:
-                driver.close()
-                await stack.stop()
+            config_path = root / "truc.toml"
+            config_path.write_text(bench_toml(agencies, nats_url, stack_ledger), encoding="utf-8")
+            config = bench_config(agencies, nats_url, stack_ledger)
+            layout = "hub and adapters in processes of their own" if split else "one process"
+            say(f"stack: {layout}")
+            async with _stack(split, config_path, root, config) as (addresses, truc_pids, own):
+                driver = DriverProcess(addresses)
+                try:
+                    say(f"warm-up (agency systems in process {driver.pid}, {runtime.loop_name()})")
+                    await driver.ask(bench_driver.Throughput(min(200, documents), concurrency))
+                    await _drained(nats_url)
+                    pids = truc_pids + ([embedded.pid] if embedded and embedded.pid else [])
+                    names = (["hub", "adapters"] if split else []) + (
+                        ["nats-server"] if embedded and embedded.pid else []
+                    )
+                    each_before = [_cpu_seconds([pid], own=False) for pid in pids]
+                    truc_before = _cpu_seconds(pids, own=own)
+                    driver_before = _cpu_seconds([driver.pid], own=False)
+                    say(f"throughput: {documents} documents from {agencies} agencies")
+                    rate = await driver.ask(bench_driver.Throughput(documents, concurrency))
+                    cpu = _cpu_seconds(pids, own=own) - truc_before
+                    by_process = {
+                        name: round(
+                            (_cpu_seconds([pid], own=False) - before) * 1000 / documents, 3
+                        )
+                        for name, pid, before in zip(names, pids, each_before, strict=True)
+                    }
+                    driver_cpu = _cpu_seconds([driver.pid], own=False) - driver_before
+                    say(f"throughput: {rate:,.0f} documents/s")
+                    # Deliveries (the recipients' signed proofs) are still queued for the hub:
+                    # let them drain so the latency run does not start behind a backlog.
+                    await _drained(nats_url)
+                    say(f"latency: {latency_rate:.0f} documents/s for {latency_seconds:.0f} s")
+                    latencies = await driver.ask(
+                        bench_driver.OpenLoop(latency_rate, latency_seconds)
+                    )
+                finally:
+                    driver.close()
         finally:
             if embedded:
                 embedded.stop()
@@ -298,7 +355,11 @@ async def run_bench(
         latency_rate_per_s=latency_rate,
         cpu_ms_per_doc=round(cpu * 1000 / documents, 3),
         driver_cpu_ms_per_doc=round(driver_cpu * 1000 / documents, 3),
+        cpu_ms_per_doc_by_process=by_process,
         event_loop=runtime.loop_name(),
+        processes="hub, adapters, agency systems, nats-server"
+        if split
+        else "one, plus nats-server",
         ledger_backend=stack_ledger.describe() if stack_ledger else "sqlite",
         ledger_events_per_s=ledger.record_events_per_s if ledger else None,
         replay_events_per_s=ledger.replay_events_per_s if ledger else None,

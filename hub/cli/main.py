@@ -501,12 +501,20 @@ def bench(
             "--ledger-events", min=0, help="The ledger alone: events to record, then replay."
         ),
     ] = 50_000,
+    single_process: Annotated[
+        bool,
+        typer.Option(
+            "--single-process",
+            help="Hub and adapters in this one process (default: each role in its own).",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Benchmark the whole path (its own embedded stack) against raw JetStream, same run."""
     from dataclasses import asdict
 
-    from hub.bench import BenchError, run_bench
+    from hub.bench import run_bench
+    from hub.bench_errors import BenchError
 
     with clean_errors():
         try:
@@ -520,6 +528,7 @@ def bench(
                     nats_url=nats_url,
                     postgres=postgres,
                     ledger_events=ledger_events,
+                    split=not single_process,
                     say=lambda line: err.print(line, markup=False),
                 )
             )
@@ -537,6 +546,8 @@ def bench(
     table.add_row(f"p50 latency at {rate:.0f}/s (ms)", f"{result.latency_ms['p50']:.1f}")
     table.add_row(f"p99 latency at {rate:.0f}/s (ms)", f"{result.latency_ms['p99']:.1f}")
     table.add_row("CPU ms per document (Truc + nats-server)", f"{result.cpu_ms_per_doc:.2f}")
+    for name, ms in result.cpu_ms_per_doc_by_process.items():
+        table.add_row(f"  of which {name}", f"{ms:.2f}")
     table.add_row("CPU ms per document (load generator)", f"{result.driver_cpu_ms_per_doc:.2f}")
     if result.ledger_events_per_s is not None:
         table.add_row(
@@ -544,6 +555,7 @@ def bench(
         )
         table.add_row("ledger alone: replay events/s", f"{result.replay_events_per_s:,.0f}")
     table.add_row("event loop", result.event_loop)
+    table.add_row("processes", result.processes)
     table.add_row("ledger", result.ledger_backend)
     out.print(table)
 

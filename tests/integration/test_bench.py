@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.bench import BenchError, postgres_from_url
+from hub.bench import postgres_from_url
+from hub.bench_errors import BenchError
 from hub.bench_ledger import EVENTS_PER_DOCUMENT, run_ledger_bench
 from ledger.storage import SqliteStorage
 
