@@ -33,6 +33,7 @@ from adapters.keystore import KeyStore
 from adapters.nats import auth, jetstream
 from adapters.nats.embedded import EmbeddedNats, choose_port
 from adapters.pb.truc.v1 import exchange_pb2, exchange_pb2_grpc
+from adapters.pg_lease import PostgresSignerLease
 from adapters.tls import TlsFiles, client_context, nats_tls_block
 from hub import subjects
 from hub.config import HubConfig, MemberConfig
@@ -54,6 +55,7 @@ from ledger.application import Ledger
 from ledger.commands import Outcome, Recorded
 from ledger.member import KeySpec, MemberSpec, RouteSpec
 from ledger.projections import Views
+from ledger.storage import PostgresStorage
 
 log = logging.getLogger("truc.hub")
 DOCUMENT_SERVICE = exchange_pb2.DESCRIPTOR.services_by_name["DocumentExchange"].full_name
@@ -197,6 +199,8 @@ class Stack:
         if self.transparency_task is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.transparency_task, 15)
+        if self.transparency is not None and self.transparency.lease is not None:
+            await asyncio.to_thread(self.transparency.lease.release)
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
@@ -412,11 +416,13 @@ async def start_stack(
             lambda message, signature: verify_raw(public_key, message, signature)
         ),
     )
+    if isinstance(storage, PostgresStorage):  # other hubs may share this ledger
+        transparency.lease = PostgresSignerLease(storage)
     hub_nc = await jetstream.connect(
         nats_url, "truc-hub", credentials[0] if credentials else None, tls=nats_tls
     )
     js = hub_nc.jetstream()
-    await jetstream.ensure_streams(js)
+    await jetstream.ensure_streams(js, config.stream_replicas)
     await jetstream.ensure_hub_consumer(js)
     await _feed_outcomes(hub_nc, registry_outcomes)
     for member in config.members:

@@ -521,6 +521,10 @@ app.add_typer(ledger_app, name="ledger")
 app.command("status")(status_command)
 app.add_typer(streams_app, name="streams")
 
+from hub.cli.doctor import doctor_command  # noqa: E402
+
+app.command("doctor")(doctor_command)
+
 
 # -- helpers ----------------------------------------------------------------------------------
 

@@ -43,6 +43,7 @@ def write_config(
     ledger: str = 'backend = "sqlite"',
     ports: dict[str, int] | None = None,
     batch_size: int = 64,
+    replicas: int = 1,
 ) -> Path:
     """A four-member deployment on fixed free gRPC ports (so restarts keep their address)."""
     ports = ports or {code: free_port() for code in (G22, G15, H49, POST)}
@@ -57,6 +58,7 @@ def write_config(
 name = "truc.faults"
 nats_url = "{nats_url}"
 batch_size = {batch_size}
+stream_replicas = {replicas}
 
 [ledger]
 {ledger}
@@ -210,9 +212,11 @@ class AgencySystem:
 
     member: str
     port: int
-    delivered: Counter[str] = field(default_factory=Counter)  # first acks per document
+    delivered: Counter[str] = field(default_factory=Counter)  # inbox items per document
     seen: int = 0
     delay: float = 0.0  # seconds per item: a slow recipient
+    _items: set[int] = field(default_factory=set)
+    ack_errors: Counter[str] = field(default_factory=Counter)
 
     async def run(self, stop: asyncio.Event) -> None:
         stopped = asyncio.ensure_future(stop.wait())
@@ -234,13 +238,21 @@ class AgencySystem:
             stub = exchange_pb2_grpc.DocumentExchangeStub(ch)
             async for item in stub.Inbox(exchange_pb2.InboxRequest(follow=True)):
                 self.seen += 1
+                # Counted once per inbox item, when the agency system sees it: an AckInbox
+                # that fails half-way (the adapter acknowledged locally, then could not
+                # tell the hub) must not hide a delivery that happened.
+                if item.kind == "document" and item.delivery_id not in self._items:
+                    self._items.add(item.delivery_id)
+                    self.delivered[item.document_id] += 1
                 if self.delay:
                     await asyncio.sleep(self.delay)  # the recipient's own slowness, not a wait
-                reply = await stub.AckInbox(
-                    exchange_pb2.AckInboxRequest(delivery_id=item.delivery_id), timeout=5
-                )
-                if not reply.already_acknowledged and item.kind == "document":
-                    self.delivered[item.document_id] += 1
+                try:
+                    await stub.AckInbox(
+                        exchange_pb2.AckInboxRequest(delivery_id=item.delivery_id), timeout=5
+                    )
+                except grpc.aio.AioRpcError as error:
+                    self.ack_errors[error.code().name] += 1
+                    raise
 
 
 @dataclass
