@@ -92,9 +92,7 @@ async def test_a_ledger_behind_its_checkpoint_fails(tmp_path: Path) -> None:
         merkle = MerkleLog(ledger.recorder)
         store = CheckpointStore(merkle.db)
         with merkle.db.transaction(commit=True) as cursor:
-            store.insert(
-                cursor, StoredCheckpoint(5, b"\0" * 32, "forged\n", 0, True)
-            )
+            store.insert(cursor, StoredCheckpoint(5, b"\0" * 32, "forged\n", 0, True))
     finally:
         ledger.close()
     checks = {c.name: c for c in await diagnose(config, tmp_path / "data", Target(""))}
