@@ -176,17 +176,21 @@ class Load:
     failures: Counter[str] = field(default_factory=Counter)
 
     async def run(self, stop: asyncio.Event) -> None:
-        async with channel(self.port) as ch:
-            stub = exchange_pb2_grpc.DocumentExchangeStub(ch)
-            interval = 1.0 / self.rate
-            next_at = time.monotonic()
-            while not stop.is_set():
-                await self._send_one(stub)
-                next_at += interval
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), max(0.0, next_at - time.monotonic()))
+        interval = 1.0 / self.rate
+        next_at = time.monotonic()
+        while not stop.is_set():
+            # A fresh channel after a failure: gRPC's own reconnect backs off exponentially,
+            # a real agency system would simply call again.
+            async with channel(self.port) as ch:
+                stub = exchange_pb2_grpc.DocumentExchangeStub(ch)
+                ok = True
+                while ok and not stop.is_set():
+                    ok = await self._send_one(stub)
+                    next_at += interval
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), max(0.0, next_at - time.monotonic()))
 
-    async def _send_one(self, stub: exchange_pb2_grpc.DocumentExchangeStub) -> None:
+    async def _send_one(self, stub: exchange_pb2_grpc.DocumentExchangeStub) -> bool:
         self.sent += 1
         document = document_pb2.Document(
             subject=f"Văn bản thử lỗi số {self.sent}",
@@ -202,8 +206,9 @@ class Load:
             )
         except grpc.aio.AioRpcError as error:
             self.failures[error.code().name] += 1
-            return
+            return False
         self.acknowledged.append(reply.document_id)
+        return True
 
 
 @dataclass
@@ -310,8 +315,20 @@ class Exercise:
         return all(sum(a.delivered.values()) >= count for a in self.agencies)
 
     async def wait_delivered(self, count: int, within: float = 30.0) -> None:
-        await eventually(
-            lambda: self.delivered_at_least(count), within=within, what=f"{count} deliveries"
+        try:
+            await eventually(lambda: self.delivered_at_least(count), within=within)
+        except AssertionError:
+            raise AssertionError(f"{count} deliveries not reached in {within}s: {self}") from None
+
+    def __str__(self) -> str:
+        return (
+            f"sent {self.load.sent}, acknowledged {len(self.load.acknowledged)}, "
+            f"failures {dict(self.load.failures)}; "
+            + "; ".join(
+                f"{a.member}: seen {a.seen}, delivered {sum(a.delivered.values())}, "
+                f"ack errors {dict(a.ack_errors)}"
+                for a in self.agencies
+            )
         )
 
     async def finish_load(self) -> None:
