@@ -15,7 +15,6 @@ import contextlib
 import json
 import time
 import urllib.request
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -276,6 +275,3 @@ def _clock_check(name: str, remote: float, before: float, after: float) -> Check
         status,
         f"{skew * 1000:+.0f} ms from this machine (tolerance {CLOCK_TOLERANCE_S:.0f} s)",
     )
-
-
-Probe = Callable[[], Awaitable[list[Check]]]
