@@ -41,6 +41,7 @@ from adapters.pb.truc.v1 import (
     population_pb2,
     population_pb2_grpc,
 )
+from adapters.pg_lease import PostgresSignerLease
 from adapters.population.asker import PopulationLookupServicer
 from adapters.population.node import (
     PopulationHandle,
@@ -72,6 +73,7 @@ from ledger.application import Ledger
 from ledger.commands import Outcome, Recorded
 from ledger.member import KeySpec, MemberSpec, RouteSpec
 from ledger.projections import Views
+from ledger.storage import PostgresStorage
 
 log = logging.getLogger("truc.hub")
 DOCUMENT_SERVICE = exchange_pb2.DESCRIPTOR.services_by_name["DocumentExchange"].full_name
@@ -227,6 +229,8 @@ class Stack:
         if self.transparency_task is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.transparency_task, 15)
+        if self.transparency is not None and self.transparency.lease is not None:
+            await asyncio.to_thread(self.transparency.lease.release)
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
@@ -444,11 +448,13 @@ async def start_stack(
             lambda message, signature: verify_raw(public_key, message, signature)
         ),
     )
+    if isinstance(storage, PostgresStorage):  # other hubs may share this ledger
+        transparency.lease = PostgresSignerLease(storage)
     hub_nc = await jetstream.connect(
         nats_url, "truc-hub", credentials[0] if credentials else None, tls=nats_tls
     )
     js = hub_nc.jetstream()
-    await jetstream.ensure_streams(js)
+    await jetstream.ensure_streams(js, config.stream_replicas)
     await jetstream.ensure_hub_consumer(js)
     await _feed_outcomes(hub_nc, registry_outcomes)
     for member in config.members:

@@ -50,6 +50,8 @@ class HubConfig:
     nats_port: int = 4222
     nats_monitor_port: int = 8222
     batch_size: int = 256
+    # JetStream stream replicas: 3 on a NATS cluster (R3), 1 on a single server.
+    stream_replicas: int = 1
     # Prometheus exporter and web dashboard: None = off, 0 = any free port. Loopback by
     # default; the dashboard refuses any other address without a token.
     metrics_host: str = "127.0.0.1"
@@ -170,6 +172,7 @@ def parse_config(raw: dict[str, Any], source: str = "<config>") -> HubConfig:
         nats_port=_int(hub, "nats_port", 4222, f"{source}: hub"),
         nats_monitor_port=_int(hub, "nats_monitor_port", 8222, f"{source}: hub"),
         batch_size=_int(hub, "batch_size", 256, f"{source}: hub"),
+        stream_replicas=_replicas(hub, source),
         metrics_host=str(hub.get("metrics_host", "127.0.0.1")),
         metrics_port=_optional_port(hub, "metrics_port", f"{source}: hub"),
         dashboard_host=str(hub.get("dashboard_host", "127.0.0.1")),
@@ -199,6 +202,13 @@ def parse_config(raw: dict[str, Any], source: str = "<config>") -> HubConfig:
         population_citizens=_int(population, "citizens", 10_000, f"{source}: population"),
         population_seed=_int(population, "seed", 2026, f"{source}: population"),
     )
+
+
+def _replicas(hub: dict[str, Any], source: str) -> int:
+    replicas = _int(hub, "stream_replicas", 1, f"{source}: hub")
+    if not 1 <= replicas <= 5:
+        raise ConfigError(f"{source}: hub.stream_replicas must be between 1 and 5, not {replicas}")
+    return replicas
 
 
 def _postgres(**fields: Any) -> PostgresStorage:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from hub.errors import HubError
+from hub.lease import SignerLease
 from hub.witness import HttpWitnessClient
 from ledger.application import Ledger
 from ledger.checkpoints import (
@@ -104,6 +105,8 @@ class TransparencyLog:
         self._latest: StoredCheckpoint | None = None
         self._wake: asyncio.Event | None = None
         self._witness_sizes: dict[str, int] = {}
+        # Only the holder signs when several hubs share the ledger (None: always sign).
+        self.lease: SignerLease | None = None
 
     @classmethod
     async def open(
@@ -200,7 +203,9 @@ class TransparencyLog:
             if grown - size < self.batch:
                 break
             size = grown
-        signed = await self._db(self.issuer.issue_if_due)
+        signed = None
+        if self.lease is None or await asyncio.to_thread(self.lease.held):
+            signed = await self._db(self.issuer.issue_if_due)
         if signed is not None:
             log.info("checkpoint %d signed", signed.size)
         if self.witnesses:

@@ -47,7 +47,11 @@ def find_binary() -> Path:
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a server could listen on `port`. Like the servers themselves (gRPC, NATS),
+    with SO_REUSEADDR: connections of a previous process lingering in TIME_WAIT do not
+    make the port taken (a restarted adapter keeps its address), a live listener does."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

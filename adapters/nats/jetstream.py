@@ -39,7 +39,11 @@ class PublishError(Exception):
 async def connect(
     url: str, name: str, credentials: NatsCredentials | None = None, **options: Any
 ) -> NATS:
-    """Connect with reconnects on, so a NATS restart is ridden out instead of fatal."""
+    """Connect with reconnects on, so a NATS restart is ridden out instead of fatal.
+
+    `url` may list several servers of a cluster, comma-separated; the client also learns
+    the cluster's other members from the server it reaches, and moves to one when it fails.
+    """
     if credentials is not None:
         options.update(
             user=credentials.user,
@@ -47,7 +51,7 @@ async def connect(
             inbox_prefix=credentials.inbox_prefix,
         )
     return await nats.connect(
-        servers=[url],
+        servers=[u.strip() for u in url.split(",") if u.strip()],
         name=name,
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.25,

@@ -587,6 +587,10 @@ app.add_typer(stats_app, name="stats")
 app.command("lookup")(lookup_command)
 app.add_typer(population_app, name="population")
 
+from hub.cli.doctor import doctor_command  # noqa: E402
+
+app.command("doctor")(doctor_command)
+
 
 # -- helpers ----------------------------------------------------------------------------------
 

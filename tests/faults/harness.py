@@ -43,6 +43,7 @@ def write_config(
     ledger: str = 'backend = "sqlite"',
     ports: dict[str, int] | None = None,
     batch_size: int = 64,
+    replicas: int = 1,
 ) -> Path:
     """A four-member deployment on fixed free gRPC ports (so restarts keep their address)."""
     ports = ports or {code: free_port() for code in (G22, G15, H49, POST)}
@@ -57,6 +58,7 @@ def write_config(
 name = "truc.faults"
 nats_url = "{nats_url}"
 batch_size = {batch_size}
+stream_replicas = {replicas}
 
 [ledger]
 {ledger}
@@ -174,17 +176,21 @@ class Load:
     failures: Counter[str] = field(default_factory=Counter)
 
     async def run(self, stop: asyncio.Event) -> None:
-        async with channel(self.port) as ch:
-            stub = exchange_pb2_grpc.DocumentExchangeStub(ch)
-            interval = 1.0 / self.rate
-            next_at = time.monotonic()
-            while not stop.is_set():
-                await self._send_one(stub)
-                next_at += interval
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), max(0.0, next_at - time.monotonic()))
+        interval = 1.0 / self.rate
+        next_at = time.monotonic()
+        while not stop.is_set():
+            # A fresh channel after a failure: gRPC's own reconnect backs off exponentially,
+            # a real agency system would simply call again.
+            async with channel(self.port) as ch:
+                stub = exchange_pb2_grpc.DocumentExchangeStub(ch)
+                ok = True
+                while ok and not stop.is_set():
+                    ok = await self._send_one(stub)
+                    next_at += interval
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), max(0.0, next_at - time.monotonic()))
 
-    async def _send_one(self, stub: exchange_pb2_grpc.DocumentExchangeStub) -> None:
+    async def _send_one(self, stub: exchange_pb2_grpc.DocumentExchangeStub) -> bool:
         self.sent += 1
         document = document_pb2.Document(
             subject=f"Văn bản thử lỗi số {self.sent}",
@@ -200,8 +206,9 @@ class Load:
             )
         except grpc.aio.AioRpcError as error:
             self.failures[error.code().name] += 1
-            return
+            return False
         self.acknowledged.append(reply.document_id)
+        return True
 
 
 @dataclass
@@ -210,9 +217,11 @@ class AgencySystem:
 
     member: str
     port: int
-    delivered: Counter[str] = field(default_factory=Counter)  # first acks per document
+    delivered: Counter[str] = field(default_factory=Counter)  # inbox items per document
     seen: int = 0
     delay: float = 0.0  # seconds per item: a slow recipient
+    _items: set[int] = field(default_factory=set)
+    ack_errors: Counter[str] = field(default_factory=Counter)
 
     async def run(self, stop: asyncio.Event) -> None:
         stopped = asyncio.ensure_future(stop.wait())
@@ -234,13 +243,21 @@ class AgencySystem:
             stub = exchange_pb2_grpc.DocumentExchangeStub(ch)
             async for item in stub.Inbox(exchange_pb2.InboxRequest(follow=True)):
                 self.seen += 1
+                # Counted once per inbox item, when the agency system sees it: an AckInbox
+                # that fails half-way (the adapter acknowledged locally, then could not
+                # tell the hub) must not hide a delivery that happened.
+                if item.kind == "document" and item.delivery_id not in self._items:
+                    self._items.add(item.delivery_id)
+                    self.delivered[item.document_id] += 1
                 if self.delay:
                     await asyncio.sleep(self.delay)  # the recipient's own slowness, not a wait
-                reply = await stub.AckInbox(
-                    exchange_pb2.AckInboxRequest(delivery_id=item.delivery_id), timeout=5
-                )
-                if not reply.already_acknowledged and item.kind == "document":
-                    self.delivered[item.document_id] += 1
+                try:
+                    await stub.AckInbox(
+                        exchange_pb2.AckInboxRequest(delivery_id=item.delivery_id), timeout=5
+                    )
+                except grpc.aio.AioRpcError as error:
+                    self.ack_errors[error.code().name] += 1
+                    raise
 
 
 @dataclass
@@ -298,8 +315,20 @@ class Exercise:
         return all(sum(a.delivered.values()) >= count for a in self.agencies)
 
     async def wait_delivered(self, count: int, within: float = 30.0) -> None:
-        await eventually(
-            lambda: self.delivered_at_least(count), within=within, what=f"{count} deliveries"
+        try:
+            await eventually(lambda: self.delivered_at_least(count), within=within)
+        except AssertionError:
+            raise AssertionError(f"{count} deliveries not reached in {within}s: {self}") from None
+
+    def __str__(self) -> str:
+        return (
+            f"sent {self.load.sent}, acknowledged {len(self.load.acknowledged)}, "
+            f"failures {dict(self.load.failures)}; "
+            + "; ".join(
+                f"{a.member}: seen {a.seen}, delivered {sum(a.delivered.values())}, "
+                f"ack errors {dict(a.ack_errors)}"
+                for a in self.agencies
+            )
         )
 
     async def finish_load(self) -> None:
