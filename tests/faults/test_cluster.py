@@ -3,6 +3,7 @@ ledger in PostgreSQL; the cluster loses one node, then the leader of the inbound
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,4 +79,42 @@ async def test_cluster_loses_the_leader_of_the_inbound_stream(
         await hub.terminate()
     failures = ", ".join(f"{k}: {v}" for k, v in exercise.load.failures.items())
     notes = f"3 nodes, R3, PostgreSQL ledger; killed leader {leader}; refused sends {failures}"
+    assert_exactly_once(exercise.judge(config, data, notes))
+
+
+@pytest.mark.timeout(300)
+async def test_cluster_loses_a_node_then_after_its_return_the_leader(
+    cluster: NatsCluster, pg: PostgresStorage, tmp_path: Path
+) -> None:
+    """The issue's sequence: one node goes (kill -9), comes back and catches up, then the
+    node leading the inbound stream goes; nothing acknowledged is lost or doubled."""
+    ports = {code: free_port() for code in (G22, G15, H49, POST)}
+    config = write_config(
+        tmp_path / "truc.toml", cluster.url, ports=ports, ledger=pg_table(pg), replicas=3
+    )
+    data = tmp_path / "data"
+    hub = await TrucProcess("hub", config, data).start()
+    adapters = await TrucProcess("adapters", config, data).start()
+    exercise = Exercise("nats_cluster_node_then_leader_pg", ports).start()
+    try:
+        await exercise.wait_delivered(20)
+        first_leader = await _leader(cluster.url)
+        follower = next(name for name in cluster.nodes if name != first_leader)
+        cluster.nodes[follower].kill()
+        await exercise.wait_delivered(len(exercise.load.acknowledged) + 20, within=60)
+        cluster.nodes[follower].start(keep_ports=True)
+        await asyncio.to_thread(cluster.wait_healthy, 60)
+        leader = await _leader(cluster.url)
+        cluster.nodes[leader].kill()
+        await exercise.wait_delivered(len(exercise.load.acknowledged) + 20, within=60)
+        await exercise.settle()
+    finally:
+        await exercise.finish_load()
+        await adapters.terminate()
+        await hub.terminate()
+    failures = ", ".join(f"{k}: {v}" for k, v in exercise.load.failures.items())
+    notes = (
+        f"3 nodes, R3, PostgreSQL ledger; killed {follower}, restarted it, then killed the"
+        f" leader {leader}; refused sends {failures}"
+    )
     assert_exactly_once(exercise.judge(config, data, notes))
