@@ -31,9 +31,9 @@ from adapters.nats.embedded import EmbeddedNats
 from hub import bench_driver, runtime, subjects
 from hub.bench_errors import BenchError
 from hub.bench_ledger import run_ledger_bench
-from hub.bench_processes import RoleProcess, adapter_addresses
 from hub.bootstrap import start_stack
 from hub.config import HubConfig, parse_config
+from hub.role_process import RoleProcess, RoleProcessError, adapter_addresses
 from ledger.storage import PostgresStorage, SqliteStorage, Storage
 
 Say = Callable[[str], None]
@@ -245,16 +245,22 @@ async def _stack(
         finally:
             await stack.stop()
         return
-    hub = await RoleProcess("hub", config_path, data, root / "hub.log").start()
     try:
-        adapters = await RoleProcess("adapters", config_path, data, root / "adapters.log").start()
+        hub = await RoleProcess("hub", config_path, data, log_dir=root).start(90)
+    except RoleProcessError as error:
+        raise BenchError(str(error)) from None
+    try:
+        try:
+            adapters = await RoleProcess("adapters", config_path, data, log_dir=root).start(90)
+        except RoleProcessError as error:
+            raise BenchError(str(error)) from None
         try:
             addresses = adapter_addresses(adapters.ready_line())
             yield addresses, [hub.pid, adapters.pid], False
         finally:
-            await adapters.stop()
+            await adapters.terminate()
     finally:
-        await hub.stop()
+        await hub.terminate()
 
 
 def _percentile(values: list[float], q: float) -> float:

@@ -14,9 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import signal
-import sys
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -28,6 +25,7 @@ import grpc
 from adapters.nats.embedded import free_port
 from adapters.pb.truc.v1 import document_pb2, exchange_pb2, exchange_pb2_grpc
 from hub.config import load_config
+from hub.role_process import RoleProcess
 from ledger.application import Ledger
 from tests.support import G15, G22, H49, POST, eventually
 
@@ -77,88 +75,8 @@ every_seconds = 1.0
     return path
 
 
-@dataclass
-class TrucProcess:
-    """One `truc up --role ...` process, started and stopped (or killed) by the test."""
-
-    role: str
-    config: Path
-    data_dir: Path
-    extra: tuple[str, ...] = ()
-    process: asyncio.subprocess.Process | None = None
-    lines: list[str] = field(default_factory=list)
-    _reader: asyncio.Task[None] | None = None
-
-    async def start(self, within: float = 60.0) -> TrucProcess:
-        log = self.data_dir.parent / f"{self.role}-{len(self.lines)}-{time.time_ns()}.log"
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        with log.open("wb") as stderr:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "hub.cli.main",
-                "up",
-                "--role",
-                self.role,
-                "--config",
-                str(self.config),
-                "--data-dir",
-                str(self.data_dir),
-                "--log-level",
-                "warning",
-                *self.extra,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=stderr,
-                cwd=REPO,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-        ready = asyncio.Event()
-        self._reader = asyncio.create_task(self._read(ready))
-        try:
-            await asyncio.wait_for(ready.wait(), within)
-        except TimeoutError:
-            await self.kill()
-            raise AssertionError(
-                f"truc up --role {self.role} not ready in {within}s; stderr in {log}:\n"
-                + log.read_text(errors="replace")[-3000:]
-            ) from None
-        return self
-
-    async def _read(self, ready: asyncio.Event) -> None:
-        assert self.process is not None and self.process.stdout is not None
-        async for raw in self.process.stdout:
-            line = raw.decode(errors="replace").rstrip()
-            self.lines.append(line)
-            if line.startswith("ready"):
-                ready.set()
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    async def kill(self) -> None:
-        """kill -9: no clean-up of any kind."""
-        if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(signal.SIGKILL)
-        await self._reap()
-
-    async def terminate(self, within: float = 30.0) -> int:
-        """SIGTERM: the graceful shutdown (in-flight work finished and acknowledged)."""
-        if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self.process.wait(), within)
-            except TimeoutError:
-                self.process.kill()
-        return await self._reap()
-
-    async def _reap(self) -> int:
-        code = await self.process.wait() if self.process is not None else 0
-        if self._reader is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._reader, 5)
-        return code
+# One `truc up --role ...` process, started and stopped (or killed) by the test.
+TrucProcess = RoleProcess
 
 
 def channel(port: int) -> grpc.aio.Channel:

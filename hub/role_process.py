@@ -1,8 +1,9 @@
-"""The hub and the adapters as separate `truc up --role ...` processes, for `truc bench`.
+"""One `truc up --role hub|adapters|all` child process: started, watched until ready,
+stopped gracefully or killed.
 
-One Python process holds one interpreter lock: with the hub, four adapters and their gRPC
-servers in one process the whole path ran on one core while the machine had two. Split as a
-deployment would run them (`--role hub`, `--role adapters`), each gets a core of its own.
+`truc bench` runs the hub and the adapters this way, as a deployment would (one interpreter
+lock per process instead of one for everything), and the fault tests use it to kill -9 and
+restart each part under load.
 """
 
 from __future__ import annotations
@@ -12,10 +13,16 @@ import contextlib
 import os
 import signal
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hub.bench_errors import BenchError
+# The checkout the child runs in (so `python -m hub.cli.main` finds this very code).
+_ROOT = Path(__file__).resolve().parents[1]
+
+
+class RoleProcessError(Exception):
+    """A role process did not become ready (its stderr tail is in the message)."""
 
 
 @dataclass
@@ -23,14 +30,19 @@ class RoleProcess:
     role: str
     config: Path
     data_dir: Path
-    log: Path
+    extra: tuple[str, ...] = ()
+    # Where each start's stderr goes (a new file per start): next to the data directory
+    # unless given.
+    log_dir: Path | None = None
     process: asyncio.subprocess.Process | None = None
     lines: list[str] = field(default_factory=list)
     _reader: asyncio.Task[None] | None = None
 
-    async def start(self, within: float = 90.0) -> RoleProcess:
+    async def start(self, within: float = 60.0) -> RoleProcess:
+        directory = self.log_dir or self.data_dir.parent
+        log = directory / f"{self.role}-{len(self.lines)}-{time.time_ns()}.log"
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        with self.log.open("wb") as stderr:
+        with log.open("wb") as stderr:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
@@ -44,8 +56,10 @@ class RoleProcess:
                 str(self.data_dir),
                 "--log-level",
                 "warning",
+                *self.extra,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=stderr,
+                cwd=_ROOT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
         ready = asyncio.Event()
@@ -53,10 +67,10 @@ class RoleProcess:
         try:
             await asyncio.wait_for(ready.wait(), within)
         except TimeoutError:
-            await self.stop()
-            tail = self.log.read_text(errors="replace")[-2000:]
-            raise BenchError(
-                f"truc up --role {self.role} not ready in {within} s:\n{tail}"
+            await self.kill()
+            raise RoleProcessError(
+                f"truc up --role {self.role} not ready in {within}s; stderr in {log}:\n"
+                + log.read_text(errors="replace")[-3000:]
             ) from None
         return self
 
@@ -76,20 +90,28 @@ class RoleProcess:
     def ready_line(self) -> str:
         return next(line for line in self.lines if line.startswith("ready"))
 
-    async def stop(self, within: float = 30.0) -> None:
-        process = self.process
-        if process is None or process.returncode is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), within)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+    async def kill(self) -> None:
+        """kill -9: no clean-up of any kind."""
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGKILL)
+        await self._reap()
+
+    async def terminate(self, within: float = 30.0) -> int:
+        """SIGTERM: the graceful shutdown (in-flight work finished and acknowledged)."""
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.process.wait(), within)
+            except TimeoutError:
+                self.process.kill()
+        return await self._reap()
+
+    async def _reap(self) -> int:
+        code = await self.process.wait() if self.process is not None else 0
         if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._reader, 5)
+        return code
 
 
 def adapter_addresses(ready_line: str) -> dict[str, str]:
