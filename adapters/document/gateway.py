@@ -77,8 +77,10 @@ class DocumentGateway:
         mailbox: Mailbox,
         clock: Clock,
         hub_name: str = "",
+        republish_every: float = 30.0,
     ) -> None:
         self.member = member
+        self.republish_every = republish_every
         self.hub_name = hub_name
         self._signer = signer
         self._hub_key = hub_public_key
@@ -136,11 +138,41 @@ class DocumentGateway:
                 )
             ),
         ]
-        for row in self.mailbox.unconfirmed():
+        await self._publish_unanswered(older_than_ms=0)
+        self._tasks.append(asyncio.create_task(self._republish_unanswered()))
+
+    async def _publish_unanswered(self, older_than_ms: int, limit: int = 1000) -> int:
+        """Publish again what the hub has not answered (same bytes and Nats-Msg-Id, so
+        JetStream and the ledger recognise a copy that did arrive)."""
+        now = self._clock.now_ms()
+        rows = [r for r in self.mailbox.unconfirmed() if r.created_at_ms <= now - older_than_ms]
+        for row in rows[:limit]:
             envelope = row.envelope
-            if row.created_at_ms < self._clock.now_ms() - RESIGN_AFTER_MS:
+            if row.created_at_ms < now - RESIGN_AFTER_MS:
                 envelope = self._reseal(row)
             await self._publish(row.message_id, envelope)
+        return min(len(rows), limit)
+
+    async def _republish_unanswered(self) -> None:
+        """Every `republish_every` seconds, publish again what has waited that long for the
+        hub's answer. A publish can fail after the message was kept (NATS away for a moment,
+        a cluster electing a leader: the caller got an error, or an `AckInbox` whose
+        delivery proof did not go out); without this it would wait for the adapter's next
+        start."""
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.republish_every)
+            if self._stop.is_set():
+                return
+            try:
+                count = await self._publish_unanswered(int(self.republish_every * 1000))
+            except Exception as error:  # NATS still away: try again next round
+                log.warning(
+                    "%s: publishing unanswered messages again failed: %s", self.member, error
+                )
+                continue
+            if count:
+                log.info("%s: published %d unanswered messages again", self.member, count)
 
     def _reseal(self, row: SentRow) -> bytes:
         """Sign an old unanswered message again (same id, same payload), so the hub's replay
