@@ -11,23 +11,24 @@ another member's event.
 
 ``build_checker`` is a module-level function so the audit's worker processes can import it.
 
-Speed: verifying Ed25519 is most of an audit's time. When PyNaCl is installed its libsodium
-verification (about twice as fast as ``cryptography``'s on this project's machines) is used;
-otherwise ``adapters.crypto.verify``. libsodium is, if anything, stricter (it refuses
-small-order keys and non-canonical signatures), so it never accepts what the hub refused.
+Speed: verifying Ed25519 is most of an audit's time. The checker uses
+``adapters.crypto.verify_raw``, libsodium through PyNaCl (about twice as fast as OpenSSL here),
+the very function the hub judges intake with. ``build_openssl_checker`` checks with OpenSSL
+instead, to compare the two; libsodium is, if anything, the stricter (it refuses small-order
+keys and non-canonical signatures).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import importlib
 from collections.abc import Callable, Sequence
-from typing import Any
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from google.protobuf.message import DecodeError
 
-from adapters.crypto import ENVELOPE_CONTEXT, verify
+from adapters.crypto import ENVELOPE_CONTEXT, verify_raw
 from adapters.pb.truc.v1 import envelope_pb2
 from hub.registry import Member, MemberKey, Registry, RegistryError
 from ledger.audit import MemberRecord, SignedClaim
@@ -63,33 +64,15 @@ VerifyFn = Callable[[bytes, bytes, bytes], bool]
 """``(public key, message, signature) -> bool``"""
 
 
-def _sodium_verify() -> VerifyFn | None:
-    """libsodium's Ed25519 verification through PyNaCl, if installed."""
-    try:
-        signing: Any = importlib.import_module("nacl.signing")
-        exceptions: Any = importlib.import_module("nacl.exceptions")
-    except ImportError:
-        return None
-    keys: dict[bytes, Any] = {}
-    failure = (exceptions.BadSignatureError, exceptions.CryptoError, ValueError, TypeError)
-
-    def check(public_key: bytes, message: bytes, signature: bytes) -> bool:
-        if len(public_key) != 32 or len(signature) != 64:
-            return False
-        try:
-            key = keys.get(public_key)
-            if key is None:
-                key = keys[public_key] = signing.VerifyKey(public_key)
-            key.verify(message, signature)
-        except failure:
-            return False
-        return True
-
-    return check
-
-
 def _openssl_verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
-    return verify(public_key, b"", message, signature)
+    """OpenSSL's Ed25519 (through ``cryptography``), for comparison with libsodium."""
+    if len(public_key) != 32 or len(signature) != 64:
+        return False
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
 
 
 def _decode(text: str, field: str) -> bytes | str:
@@ -107,7 +90,7 @@ class MemberSignatureChecker:
 
     def __init__(self, members: Sequence[MemberRecord], *, prefer_sodium: bool = True) -> None:
         self._registry = _registry(members)
-        self._verify: VerifyFn = (_sodium_verify() if prefer_sodium else None) or _openssl_verify
+        self._verify: VerifyFn = verify_raw if prefer_sodium else _openssl_verify
 
     def __call__(self, claim: SignedClaim) -> str | None:
         header_bytes = _decode(claim.header_b64, "header_b64")
@@ -146,6 +129,5 @@ def build_checker(members: Sequence[MemberRecord]) -> MemberSignatureChecker:
 
 
 def build_openssl_checker(members: Sequence[MemberRecord]) -> MemberSignatureChecker:
-    """Like ``build_checker`` but always with ``cryptography`` (to compare, or to match
-    the hub's intake exactly)."""
+    """Like ``build_checker`` but with OpenSSL through ``cryptography`` (to compare)."""
     return MemberSignatureChecker(members, prefer_sodium=False)
