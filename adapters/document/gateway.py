@@ -138,20 +138,21 @@ class DocumentGateway:
                 )
             ),
         ]
-        await self._publish_unanswered(older_than_ms=0)
+        await self._publish_unanswered(older_than_ms=0, limit=-1)
         self._tasks.append(asyncio.create_task(self._republish_unanswered()))
 
     async def _publish_unanswered(self, older_than_ms: int, limit: int = 1000) -> int:
-        """Publish again what the hub has not answered (same bytes and Nats-Msg-Id, so
-        JetStream and the ledger recognise a copy that did arrive)."""
+        """Publish again what the hub has not answered for `older_than_ms`, at most `limit`
+        (-1: all, at start) per round, with the same bytes and Nats-Msg-Id, so JetStream and
+        the ledger recognise a copy that did arrive."""
         now = self._clock.now_ms()
-        rows = [r for r in self.mailbox.unconfirmed() if r.created_at_ms <= now - older_than_ms]
-        for row in rows[:limit]:
+        rows = self.mailbox.unconfirmed(created_by_ms=now - older_than_ms, limit=limit)
+        for row in rows:
             envelope = row.envelope
             if row.created_at_ms < now - RESIGN_AFTER_MS:
                 envelope = self._reseal(row)
             await self._publish(row.message_id, envelope)
-        return min(len(rows), limit)
+        return len(rows)
 
     async def _republish_unanswered(self) -> None:
         """Every `republish_every` seconds, publish again what has waited that long for the

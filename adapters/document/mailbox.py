@@ -316,11 +316,17 @@ class Mailbox:
             ).fetchall()
         return [_sent_row(r) for r in rows]
 
-    def unconfirmed(self) -> list[SentRow]:
-        """Sent messages the hub has not answered yet (to publish again after a crash)."""
+    def unconfirmed(self, *, created_by_ms: int | None = None, limit: int = -1) -> list[SentRow]:
+        """Sent messages the hub has not answered yet, oldest first (to publish again):
+        only those created at or before `created_by_ms` when given, at most `limit`."""
+        sql = "SELECT * FROM sent WHERE accepted IS NULL"
+        params: tuple[int, ...] = ()
+        if created_by_ms is not None:
+            sql += " AND created_at_ms <= ?"
+            params = (created_by_ms,)
         with self._lock:
             rows = self._db.execute(
-                "SELECT * FROM sent WHERE accepted IS NULL ORDER BY created_at_ms"
+                sql + " ORDER BY created_at_ms LIMIT ?", (*params, limit)
             ).fetchall()
         return [_sent_row(r) for r in rows]
 
