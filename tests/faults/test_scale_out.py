@@ -59,6 +59,12 @@ def signer_pid(storage: PostgresStorage) -> int | None:
 
 def checkpoints_consistent(storage: PostgresStorage, origin: str) -> int:
     """Every stored checkpoint extends the one before it; returns how many there are."""
+    return checkpoint_coverage(storage, origin)[0]
+
+
+def checkpoint_coverage(storage: PostgresStorage, origin: str) -> tuple[int, bool]:
+    """How many checkpoints there are (each checked to extend the one before it) and
+    whether the latest one covers the whole Merkle log."""
     ledger = Ledger(storage)
     try:
         merkle = MerkleLog(ledger.recorder)
@@ -68,7 +74,8 @@ def checkpoints_consistent(storage: PostgresStorage, origin: str) -> int:
             verify_consistency(older.size, newer.size, older.root, newer.root, proof)
         for checkpoint in checkpoints:
             assert [s.name for s in parse_note(checkpoint.note).signatures] == [origin]
-        return len(checkpoints)
+        covers = bool(checkpoints) and checkpoints[-1].size == merkle.state().size
+        return len(checkpoints), covers
     finally:
         ledger.close()
 
@@ -92,14 +99,18 @@ async def test_two_hubs_share_the_work_and_the_signer_lease_passes_on(
         await hubs[signer].kill()
         survivor = next(p for p in hubs if p != signer)
         await eventually(lambda: signer_pid(pg) == survivor, within=30, what="the lease passed")
+        before = checkpoints_consistent(pg, "truc.faults")
         await exercise.wait_delivered(len(exercise.load.acknowledged) + 20, within=60)
         await exercise.settle()
-        before = checkpoints_consistent(pg, "truc.faults")
-        # The survivor keeps signing: a checkpoint covering the whole ledger appears.
+
+        # The survivor keeps signing: once the load stopped, a checkpoint newer than the
+        # lease's passing covers the whole ledger (it may have appeared during settle).
+        def survivor_covered_all() -> bool:
+            count, covers = checkpoint_coverage(pg, "truc.faults")
+            return count > before and covers
+
         await eventually(
-            lambda: checkpoints_consistent(pg, "truc.faults") > before,
-            within=30,
-            what="a checkpoint signed by the survivor",
+            survivor_covered_all, within=30, what="a checkpoint signed by the survivor"
         )
     finally:
         await exercise.finish_load()
