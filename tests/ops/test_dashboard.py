@@ -213,8 +213,17 @@ async def _populate(stack: Stack) -> dict[str, Any]:
     await report_status(stack, H49, first.document_id, "06")
     await send_refused(stack, G22, POST)
     await settled(stack, dead=1)
-    # Every recorded event is on the feed, the registry's own (recorded at start) included.
-    return {"ledger_size": stack.ledger.size(), "fed": stack.ledger.size()}
+    # Every recorded event is on the feed, the registry's own (recorded at start) included;
+    # a batch's events of one kind share a message, one event a line, so the stream counts
+    # messages, not events.
+    js = stack.hub_nc.jetstream()
+    feed = await js.stream_info("TRUC_LEDGER")
+    lines = 0
+    for sequence in range(feed.state.first_seq, feed.state.last_seq + 1):
+        lines += len((await js.get_msg("TRUC_LEDGER", sequence)).data.splitlines())
+    size = stack.ledger.size()
+    assert lines == size
+    return {"ledger_size": size, "fed": feed.state.messages}
 
 
 def _collector(stack: Stack, checkpoint: CheckpointInfo | None) -> OpsCollector:
