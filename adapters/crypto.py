@@ -28,6 +28,7 @@ from nacl.signing import SigningKey, VerifyKey
 ENVELOPE_CONTEXT = b"truc.v1/envelope\n"
 STAMP_CONTEXT = b"truc.v1/stamp\n"
 RECEIPT_CONTEXT = b"truc.v1/receipt\n"
+RECEIPTS_CONTEXT = b"truc.v1/receipts\n"
 
 _DEMO_BANNER = (
     "# DEMO KEY for a demo agency of Truc. Generated on first run; never use it in production.\n"

@@ -11,12 +11,14 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from google.protobuf.message import DecodeError
 
 from adapters.crypto import (
     ENVELOPE_CONTEXT,
     RECEIPT_CONTEXT,
+    RECEIPTS_CONTEXT,
     STAMP_CONTEXT,
     Signer,
     verify,
@@ -26,7 +28,7 @@ from adapters.dossier.payload import inspect_dossier
 from adapters.pb.truc.v1 import document_pb2, envelope_pb2
 from adapters.population.payloads import inspect_lookup
 from hub.errors import MalformedMessage
-from hub.model import AttachmentDigest, Header, Kind, Opened, PayloadFacts
+from hub.model import AttachmentDigest, Header, Kind, Opened, PayloadFacts, ReceiptFacts
 from ledger.agency import is_valid_code
 
 ENVELOPE_VERSION = 1
@@ -344,6 +346,34 @@ class ProtobufCodec:
             receipt=receipt, hub_signature=self._hub.sign(RECEIPT_CONTEXT, receipt)
         ).SerializeToString(deterministic=True)
 
+    def receipts(self, receipts: Sequence[ReceiptFacts]) -> bytes:
+        """Several receipts for one member, signed once; a lone receipt is written exactly as
+        `receipt` writes it, so light traffic looks as it always did."""
+        if len(receipts) == 1:
+            return self.receipt(**_receipt_fields(receipts[0]))
+        batch = envelope_pb2.ReceiptBatch(
+            receipts=[
+                envelope_pb2.Receipt(version=ENVELOPE_VERSION, **_receipt_fields(r))
+                for r in receipts
+            ]
+        ).SerializeToString(deterministic=True)
+        return envelope_pb2.SignedReceipt(
+            receipts=batch, hub_signature=self._hub.sign(RECEIPTS_CONTEXT, batch)
+        ).SerializeToString(deterministic=True)
+
+
+def _receipt_fields(r: ReceiptFacts) -> dict[str, Any]:
+    return {
+        "message_id": r.message_id,
+        "document_id": r.document_id,
+        "accepted": r.accepted,
+        "ledger_position": r.ledger_position,
+        "recorded_at_ms": r.recorded_at_ms,
+        "reject_code": r.reject_code,
+        "reject_reason": r.reject_reason,
+        "delivered_to": r.delivered_to,
+    }
+
 
 @dataclass(frozen=True)
 class VerifiedDelivery:
@@ -384,10 +414,30 @@ def open_routed(raw: bytes, *, hub_public_key: bytes, recipient: str) -> Verifie
 
 
 def open_receipt(raw: bytes, *, hub_public_key: bytes) -> envelope_pb2.Receipt:
+    """One receipt (a message carrying several is refused: use `open_receipts`)."""
+    receipts = open_receipts(raw, hub_public_key=hub_public_key)
+    if len(receipts) != 1:
+        raise EnvelopeError("receipt.receipts", f"carries {len(receipts)} receipts, not one")
+    return receipts[0]
+
+
+def open_receipts(raw: bytes, *, hub_public_key: bytes) -> list[envelope_pb2.Receipt]:
+    """The receipts in one message from the hub (one, or a signed batch for this member),
+    verified over the exact bytes received before any of them is parsed."""
     signed = _parse(envelope_pb2.SignedReceipt, raw, "receipt")
     assert isinstance(signed, envelope_pb2.SignedReceipt)
-    if not verify(hub_public_key, RECEIPT_CONTEXT, signed.receipt, signed.hub_signature):
+    if signed.receipt and signed.receipts:
+        raise EnvelopeError("receipt", "sets both receipt and receipts")
+    if not signed.receipts:
+        if not verify(hub_public_key, RECEIPT_CONTEXT, signed.receipt, signed.hub_signature):
+            raise EnvelopeError("receipt.hub_signature", "does not verify with the hub's key")
+        receipt = _parse(envelope_pb2.Receipt, signed.receipt, "receipt.receipt")
+        assert isinstance(receipt, envelope_pb2.Receipt)
+        return [receipt]
+    if not verify(hub_public_key, RECEIPTS_CONTEXT, signed.receipts, signed.hub_signature):
         raise EnvelopeError("receipt.hub_signature", "does not verify with the hub's key")
-    receipt = _parse(envelope_pb2.Receipt, signed.receipt, "receipt.receipt")
-    assert isinstance(receipt, envelope_pb2.Receipt)
-    return receipt
+    batch = _parse(envelope_pb2.ReceiptBatch, signed.receipts, "receipt.receipts")
+    assert isinstance(batch, envelope_pb2.ReceiptBatch)
+    if not batch.receipts:
+        raise EnvelopeError("receipt.receipts", "is empty")
+    return list(batch.receipts)

@@ -1,10 +1,11 @@
 """`truc bench`: the whole path under load, measured against a raw JetStream baseline taken
 in the same run on the same machine, so the ratio means something.
 
-End to end = from the sending agency system's `SendDocument` call to the recipient agency
-system receiving the document on its `Inbox` stream (which it then acknowledges, so the
-signed delivery proofs are part of the load too). Ledger, signatures and countersignatures
-are all on the path.
+End to end = from the sending agency system handing the document to its adapter (a request
+on its `SendDocuments` stream, or with `api="unary"` a `SendDocument` call) to the recipient
+agency system receiving it on its `Inbox` stream (which it then acknowledges, in batches or
+one `AckInbox` per item, so the signed delivery proofs are part of the load too). Ledger,
+signatures and countersignatures are all on the path.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ class BenchResult:
     event_loop: str = "asyncio"
     processes: str = ""
     ledger_backend: str = "sqlite"
+    # How the agency systems called their adapters (hub.bench_driver.APIS).
+    api: str = "stream"
     # The ledger alone (hub.bench_ledger): recording with the Merkle log, and replay.
     ledger_events_per_s: float | None = None
     replay_events_per_s: float | None = None
@@ -146,11 +149,11 @@ async def jetstream_baseline(url: str, count: int, size: int) -> float:
 class DriverProcess:
     """The agency systems (hub.bench_driver) in a child process, driven over a pipe."""
 
-    def __init__(self, addresses: dict[str, str]) -> None:
+    def __init__(self, addresses: dict[str, str], api: str = "stream") -> None:
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
         self._process = context.Process(
-            target=bench_driver.main, args=(child, addresses), name="truc-bench-driver"
+            target=bench_driver.main, args=(child, addresses, api), name="truc-bench-driver"
         )
         self._process.start()
         child.close()
@@ -281,8 +284,11 @@ async def run_bench(
     postgres: str = "",
     ledger_events: int = 50_000,
     split: bool = True,
+    api: str = "stream",
     say: Say = lambda _line: None,
 ) -> BenchResult:
+    if api not in bench_driver.APIS:
+        raise BenchError(f"--api: {api!r} is not one of {', '.join(bench_driver.APIS)}")
     base = postgres_from_url(postgres) if postgres else None
     with contextlib.ExitStack() as cleanup:
         root = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="truc-bench-")))
@@ -312,9 +318,12 @@ async def run_bench(
             layout = "hub and adapters in processes of their own" if split else "one process"
             say(f"stack: {layout}")
             async with _stack(split, config_path, root, config) as (addresses, truc_pids, own):
-                driver = DriverProcess(addresses)
+                driver = DriverProcess(addresses, api)
                 try:
-                    say(f"warm-up (agency systems in process {driver.pid}, {runtime.loop_name()})")
+                    say(
+                        f"warm-up (agency systems in process {driver.pid}, {runtime.loop_name()},"
+                        f" {api} API)"
+                    )
                     await driver.ask(bench_driver.Throughput(min(200, documents), concurrency))
                     await _drained(nats_url)
                     pids = truc_pids + ([embedded.pid] if embedded and embedded.pid else [])
@@ -328,9 +337,7 @@ async def run_bench(
                     rate = await driver.ask(bench_driver.Throughput(documents, concurrency))
                     cpu = _cpu_seconds(pids, own=own) - truc_before
                     by_process = {
-                        name: round(
-                            (_cpu_seconds([pid], own=False) - before) * 1000 / documents, 3
-                        )
+                        name: round((_cpu_seconds([pid], own=False) - before) * 1000 / documents, 3)
                         for name, pid, before in zip(names, pids, each_before, strict=True)
                     }
                     driver_cpu = _cpu_seconds([driver.pid], own=False) - driver_before
@@ -367,6 +374,7 @@ async def run_bench(
         if split
         else "one, plus nats-server",
         ledger_backend=stack_ledger.describe() if stack_ledger else "sqlite",
+        api=api,
         ledger_events_per_s=ledger.record_events_per_s if ledger else None,
         replay_events_per_s=ledger.replay_events_per_s if ledger else None,
         machine={

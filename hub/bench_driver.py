@@ -9,8 +9,11 @@ gets numbers back; latencies are taken here, where both the send and the arrival
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
+from collections import deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -39,11 +42,71 @@ class Stop:
 
 Command = Throughput | OpenLoop | Stop
 
+# How the agency systems call their adapters: "stream", one SendDocuments stream per sender
+# and AckInbox with every item received and not yet acknowledged (one call in flight per
+# receiver); "unary", one SendDocument per document and one AckInbox per item.
+APIS = ("stream", "unary")
+
+
+class SenderStream:
+    """One agency system's SendDocuments call: requests go in as they come, results come
+    back in the same order, each completing the send that is waiting for it."""
+
+    def __init__(self, stub: exchange_pb2_grpc.DocumentExchangeStub) -> None:
+        self._requests: asyncio.Queue[exchange_pb2.SendDocumentRequest | None] = asyncio.Queue()
+        self._waiting: deque[asyncio.Future[exchange_pb2.SendDocumentResponse]] = deque()
+        self._call = stub.SendDocuments(self._each())
+        self._reader = asyncio.create_task(self._read())
+
+    async def _each(self) -> AsyncIterator[exchange_pb2.SendDocumentRequest]:
+        while (request := await self._requests.get()) is not None:
+            yield request
+
+    async def _read(self) -> None:
+        ended: BaseException = RuntimeError("SendDocuments ended before answering")
+        try:
+            async for result in self._call:
+                future = self._waiting.popleft()
+                if result.WhichOneof("outcome") == "error":
+                    future.set_exception(
+                        RuntimeError(f"request {result.index}: {result.error.message}")
+                    )
+                else:
+                    future.set_result(result.sent)
+        except grpc.aio.AioRpcError as error:
+            ended = error
+        finally:
+            while self._waiting:
+                self._waiting.popleft().set_exception(ended)
+
+    async def send(
+        self, request: exchange_pb2.SendDocumentRequest
+    ) -> exchange_pb2.SendDocumentResponse:
+        future: asyncio.Future[exchange_pb2.SendDocumentResponse] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._waiting.append(future)
+        self._requests.put_nowait(request)
+        return await future
+
+    async def close(self) -> None:
+        self._requests.put_nowait(None)
+        try:
+            await asyncio.wait_for(self._reader, 10)
+        except TimeoutError:
+            self._call.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+
 
 class Driver:
-    """Agency systems: senders calling SendDocument, receivers following their Inbox."""
+    """Agency systems: senders calling SendDocuments (or SendDocument), receivers following
+    their Inbox and acknowledging what they received."""
 
-    def __init__(self, addresses: dict[str, str]) -> None:
+    def __init__(self, addresses: dict[str, str], api: str = "stream") -> None:
+        if api not in APIS:
+            raise ValueError(f"api: {api!r} is not one of {', '.join(APIS)}")
+        self.api = api
         self.members = sorted(addresses)
         self.channels = {m: grpc.aio.insecure_channel(a) for m, a in addresses.items()}
         self.stubs = {
@@ -52,43 +115,104 @@ class Driver:
         self.sent_at: dict[str, float] = {}
         self.latencies: list[float] = []
         self.received = 0
+        self.acknowledged = 0
         self.expected = 0
         self.done = asyncio.Event()
+        # Why a receiver stopped (an AckInbox refused): ends the run instead of a timeout.
+        self.failure: BaseException | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._streams: dict[str, SenderStream] = {}
 
     def start_receivers(self) -> None:
         self._tasks = [asyncio.create_task(self._receive(m)) for m in self.members]
 
+    def _received(self, item: exchange_pb2.InboxItem) -> None:
+        sent = self.sent_at.pop(item.document_id, None)
+        if sent is not None:
+            self.latencies.append(time.perf_counter() - sent)
+        self.received += 1
+
+    def _acknowledged(self, count: int) -> None:
+        """Done once every document expected arrived and was acknowledged."""
+        self.acknowledged += count
+        if self.received >= self.expected and self.acknowledged >= self.received:
+            self.done.set()
+
     async def _receive(self, member: str) -> None:
         stub = self.stubs[member]
-        async for item in stub.Inbox(exchange_pb2.InboxRequest(follow=True)):
-            if item.kind != "document":
-                continue
-            sent = self.sent_at.pop(item.document_id, None)
-            if sent is not None:
-                self.latencies.append(time.perf_counter() - sent)
-            self.received += 1
-            await stub.AckInbox(exchange_pb2.AckInboxRequest(delivery_id=item.delivery_id))
-            if self.received >= self.expected:
-                self.done.set()
+        batched = self.api == "stream"
+        pending: list[int] = []
+        ready = asyncio.Event()
+        acker = asyncio.create_task(self._acknowledge(stub, pending, ready)) if batched else None
+        try:
+            async for item in stub.Inbox(exchange_pb2.InboxRequest(follow=True)):
+                if item.kind != "document":
+                    continue
+                self._received(item)
+                if batched:
+                    pending.append(item.delivery_id)
+                    ready.set()
+                else:
+                    await stub.AckInbox(
+                        exchange_pb2.AckInboxRequest(delivery_id=item.delivery_id), timeout=60
+                    )
+                    self._acknowledged(1)
+        except Exception as error:
+            self._fail(error)
+        finally:
+            if acker is not None:
+                acker.cancel()
+
+    def _fail(self, error: BaseException) -> None:
+        if self.failure is None:
+            self.failure = error
+        self.done.set()
+
+    async def _all_done(self) -> None:
+        await asyncio.wait_for(self.done.wait(), 300)
+        if self.failure is not None:
+            raise RuntimeError(f"an agency system failed: {self.failure!r}") from self.failure
+
+    async def _acknowledge(
+        self, stub: exchange_pb2_grpc.DocumentExchangeStub, pending: list[int], ready: asyncio.Event
+    ) -> None:
+        """One AckInbox at a time, with everything received since the last one."""
+        try:
+            while True:
+                await ready.wait()
+                ready.clear()
+                batch = pending[:]
+                pending.clear()
+                answer = await stub.AckInbox(
+                    exchange_pb2.AckInboxRequest(delivery_ids=batch), timeout=60
+                )
+                if answer.unknown_ids:
+                    raise RuntimeError(f"AckInbox: unknown delivery ids {list(answer.unknown_ids)}")
+                self._acknowledged(len(batch))
+        except Exception as error:
+            self._fail(error)
 
     async def send(self, index: int) -> None:
         sender = self.members[index % len(self.members)]
         recipient = self.members[(index + 1) % len(self.members)]
         document_id = str(uuid.uuid4())
-        self.sent_at[document_id] = time.perf_counter()
-        await self.stubs[sender].SendDocument(
-            exchange_pb2.SendDocumentRequest(
-                recipients=[recipient],
-                document_id=document_id,
-                document=document_pb2.Document(
-                    subject=f"Công văn số {index} về việc đo hiệu năng trục liên thông",
-                    content="Nội dung " * 20,
-                    code=document_pb2.DocumentCode(code_number=str(index), code_notation="UBND-VP"),
-                ),
+        request = exchange_pb2.SendDocumentRequest(
+            recipients=[recipient],
+            document_id=document_id,
+            document=document_pb2.Document(
+                subject=f"Công văn số {index} về việc đo hiệu năng trục liên thông",
+                content="Nội dung " * 20,
+                code=document_pb2.DocumentCode(code_number=str(index), code_notation="UBND-VP"),
             ),
-            timeout=60,
         )
+        self.sent_at[document_id] = time.perf_counter()
+        if self.api == "unary":
+            await self.stubs[sender].SendDocument(request, timeout=60)
+            return
+        stream = self._streams.get(sender)
+        if stream is None:
+            stream = self._streams[sender] = SenderStream(self.stubs[sender])
+        await stream.send(request)
 
     async def throughput(self, documents: int, concurrency: int, first: int) -> float:
         self.expected = self.received + documents
@@ -101,7 +225,7 @@ class Driver:
 
         start = time.perf_counter()
         await asyncio.gather(*(one(first + i) for i in range(documents)))
-        await asyncio.wait_for(self.done.wait(), 300)
+        await self._all_done()
         return documents / (time.perf_counter() - start)
 
     async def open_loop(self, rate: float, seconds: float, first: int) -> list[float]:
@@ -118,10 +242,12 @@ class Driver:
                 await asyncio.sleep(delay)  # pacing the open-loop load, not synchronising
             tasks.append(asyncio.create_task(self.send(first + i)))
         await asyncio.gather(*tasks)
-        await asyncio.wait_for(self.done.wait(), 300)
+        await self._all_done()
         return list(self.latencies)
 
     async def close(self) -> None:
+        for stream in self._streams.values():
+            await stream.close()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -129,9 +255,9 @@ class Driver:
             await channel.close()
 
 
-async def _serve(conn: Connection, addresses: dict[str, str]) -> None:
+async def _serve(conn: Connection, addresses: dict[str, str], api: str) -> None:
     loop = asyncio.get_running_loop()
-    driver = Driver(addresses)
+    driver = Driver(addresses, api)
     driver.start_receivers()
     sent = 0
     try:
@@ -154,8 +280,8 @@ async def _serve(conn: Connection, addresses: dict[str, str]) -> None:
         await driver.close()
 
 
-def main(conn: Connection, addresses: dict[str, str]) -> None:
+def main(conn: Connection, addresses: dict[str, str], api: str = "stream") -> None:
     """Child-process entry point (multiprocessing, spawn)."""
     from hub.runtime import run
 
-    run(_serve(conn, addresses))
+    run(_serve(conn, addresses, api))

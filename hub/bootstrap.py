@@ -65,7 +65,7 @@ from hub.ports import SystemClock
 from hub.projections_runner import ProjectionsRunner
 from hub.proofs import serve_proofs
 from hub.registry import Member, MemberKey, Registry, Route
-from hub.service import BatchReport, HubService, Inbound, feed_publication
+from hub.service import BatchReport, HubService, Inbound, feed_publications
 from hub.stackfile import MemberEndpoint, StackInfo, read_stack, remove_stack, write_stack
 from hub.transparency import TransparencyLog, TransparencySettings, WitnessSettings
 from ledger.agency import to_token
@@ -250,9 +250,7 @@ async def _feed_outcomes(nc: NATS, outcomes: Sequence[Outcome]) -> None:
     feed carries every recorded event, as monitors and mirrors expect."""
     entries = [e for o in outcomes if isinstance(o, Recorded) for e in o.entries]
     if entries:
-        await jetstream.JetStreamPublisher(nc.jetstream()).publish_all(
-            [feed_publication(e) for e in entries]
-        )
+        await jetstream.JetStreamPublisher(nc.jetstream()).publish_all(feed_publications(entries))
 
 
 def _inbound(msg: Msg) -> Inbound:
@@ -601,9 +599,7 @@ async def _start_member_adapters(
             SystemClock().now_ms,
         )
         postal_url = host.reference_postal.url
-        progress(
-            f"reference postal service (stands in for the operator's API): gRPC {postal_url}"
-        )
+        progress(f"reference postal service (stands in for the operator's API): gRPC {postal_url}")
     population_member = next((m.code for m in config.members if m.kind == "population"), "")
     for member in config.members:
         if member.code not in signers:

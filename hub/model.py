@@ -111,3 +111,18 @@ class LookupFacts:
     request_message_id: str = ""
     matched: bool = False
     disclosed: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class ReceiptFacts:
+    """The hub's verdict on one message (or a recipient's delivery of it), before it is
+    signed: the hub batches these per member and signs each batch once."""
+
+    message_id: str
+    document_id: str
+    accepted: bool
+    ledger_position: int = 0
+    recorded_at_ms: int = 0
+    reject_code: str = ""
+    reject_reason: str = ""
+    delivered_to: str = ""

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from hub.model import Opened, PayloadFacts
+from hub.model import Opened, PayloadFacts, ReceiptFacts
 
 
 class Clock(Protocol):
@@ -30,6 +30,8 @@ class Publication:
     subject: str
     data: bytes
     msg_id: str
+    # How many ledger events or receipts it carries (the hub batches both), for metrics.
+    items: int = 1
 
 
 class Publisher(Protocol):
@@ -73,3 +75,7 @@ class EnvelopeCodec(Protocol):
         reject_reason: str = "",
         delivered_to: str = "",
     ) -> bytes: ...
+
+    def receipts(self, receipts: Sequence[ReceiptFacts]) -> bytes:
+        """Several receipts for one member in one message, signed once."""
+        ...

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from hub import subjects
 from hub.intake import Accepted, Intake, Rejected, Verdict, iso_ms
-from hub.model import Kind
+from hub.model import Kind, ReceiptFacts
 from hub.ports import Clock, EnvelopeCodec, Publication, Publisher
 from ledger.commands import (
     Command,
@@ -109,6 +109,7 @@ class HubService:
         report = BatchReport(recorded=count, commit_seconds=commit_seconds)
         outcomes = iter(commands.outcomes)
         publications: list[Publication] = []
+        answers: list[Answer] = []
         fed: list[LedgerEntry] = []
         late_refusals: list[Command] = []
         for verdict, command, item in zip(verdicts, commands.commands, batch, strict=True):
@@ -132,11 +133,11 @@ class HubService:
                 report.messages.append(
                     _outcome(verdict, "duplicate" if outcome.duplicate else "accepted")
                 )
-                publications += self._accepted(verdict, outcome)
+                publications += self._accepted(verdict, outcome, answers)
             else:
                 report.rejected += 1
                 report.messages.append(_outcome(verdict, "rejected"))
-                publications += self._rejected(verdict, item.data)
+                publications += self._rejected(verdict, item.data, answers)
             # Duplicates too: a first attempt may have recorded and then failed to publish.
             if isinstance(outcome, Recorded):
                 fed += outcome.entries
@@ -148,14 +149,15 @@ class HubService:
             for outcome in recorded:
                 if isinstance(outcome, Recorded):
                     fed += outcome.entries
+        publications += receipt_publications(self._codec, answers)
         # Once each, in ledger order (a message twice in one batch answers the same entries).
         unique = {entry.position: entry for entry in fed}
-        publications += [feed_publication(unique[position]) for position in sorted(unique)]
+        publications += feed_publications([unique[position] for position in sorted(unique)])
         self._at(AFTER_RECORD)
         await self._publisher.publish_all(publications)
         report.published = len(publications)
         if publications:
-            report.published_subjects = [p.subject for p in publications]
+            report.published_subjects = [p.subject for p in publications for _ in range(p.items)]
             report.published_at_ms = self._clock.now_ms()
         self._at(AFTER_PUBLISH)
         return report
@@ -202,7 +204,9 @@ class HubService:
             isinstance(first, Accepted),
         )
         command = _command_for(verdict, item.data)
-        publications = self._rejected(verdict, item.data)
+        answers: list[Answer] = []
+        publications = self._rejected(verdict, item.data, answers)
+        publications += receipt_publications(self._codec, answers)
         if command is not None:
             loop = asyncio.get_running_loop()
             try:
@@ -211,22 +215,25 @@ class HubService:
                 outcomes = []
             for outcome in outcomes:
                 if isinstance(outcome, Recorded):
-                    publications += [feed_publication(e) for e in outcome.entries]
+                    publications += feed_publications(outcome.entries)
         await self._publisher.publish_all(publications)
 
     def _at(self, point: str) -> None:
         if self._fault is not None:
             self._fault(point)
 
-    def _accepted(self, verdict: Accepted, outcome: Recorded) -> list[Publication]:
+    def _accepted(
+        self, verdict: Accepted, outcome: Recorded, answers: list[Answer]
+    ) -> list[Publication]:
+        """The routed copies of an accepted message; its receipts go to `answers`."""
         header = verdict.opened.header
         out: list[Publication] = []
         if header.kind is Kind.DELIVERY:
             for sender in outcome.route_to:
-                out.append(
-                    Publication(
-                        subjects.receipts(sender),
-                        self._codec.receipt(
+                answers.append(
+                    Answer(
+                        sender,
+                        ReceiptFacts(
                             message_id=verdict.facts.delivered_message_id,
                             document_id=header.document_id,
                             accepted=True,
@@ -252,10 +259,10 @@ class HubService:
                         f"{header.message_id}:{recipient}",
                     )
                 )
-        out.append(
-            Publication(
-                subjects.receipts(header.sender),
-                self._codec.receipt(
+        answers.append(
+            Answer(
+                header.sender,
+                ReceiptFacts(
                     message_id=header.message_id,
                     document_id=header.document_id,
                     accepted=True,
@@ -267,7 +274,8 @@ class HubService:
         )
         return out
 
-    def _rejected(self, verdict: Rejected, raw: bytes) -> list[Publication]:
+    def _rejected(self, verdict: Rejected, raw: bytes, answers: list[Answer]) -> list[Publication]:
+        """The dead letter of a refused message; its receipt goes to `answers`."""
         message_id = verdict.message_id or _raw_id(raw)
         header = verdict.opened.header if verdict.opened else None
         letter = {
@@ -293,10 +301,10 @@ class HubService:
             )
         ]
         if verdict.notify:
-            out.append(
-                Publication(
-                    subjects.receipts(verdict.notify),
-                    self._codec.receipt(
+            answers.append(
+                Answer(
+                    verdict.notify,
+                    ReceiptFacts(
                         message_id=message_id,
                         document_id=header.document_id if header else "",
                         accepted=False,
@@ -361,8 +369,67 @@ def _command_for(verdict: Verdict, raw: bytes) -> Command | None:
     )
 
 
-def feed_publication(entry: LedgerEntry) -> Publication:
-    """One recorded event on the ledger feed, for monitors and mirrors."""
+@dataclass(frozen=True)
+class Answer:
+    """A receipt the batch owes `member`, and the id it would be published under alone."""
+
+    member: str
+    facts: ReceiptFacts
+    msg_id: str
+
+
+def receipt_publications(codec: EnvelopeCodec, answers: Sequence[Answer]) -> list[Publication]:
+    """One signed message per member for all its receipts of a batch.
+
+    Signing and publishing each receipt alone cost the hub a signature and JetStream a
+    message apiece, three per document. A lone receipt keeps its own id; a batch's id is
+    derived from its receipts' ids, so a batch processed again after a crash is recognised
+    by JetStream (and a redelivered receipt is harmless: adapters record verdicts by id).
+    """
+    by_member: dict[str, list[Answer]] = {}
+    for answer in answers:
+        by_member.setdefault(answer.member, []).append(answer)
+    out = []
+    for member, mine in by_member.items():
+        msg_id = (
+            mine[0].msg_id if len(mine) == 1 else _batch_id("receipts", [a.msg_id for a in mine])
+        )
+        out.append(
+            Publication(
+                subjects.receipts(member),
+                codec.receipts([a.facts for a in mine]),
+                msg_id,
+                items=len(mine),
+            )
+        )
+    return out
+
+
+def feed_publications(entries: Sequence[LedgerEntry]) -> list[Publication]:
+    """Recorded events on the ledger feed, for monitors and mirrors: one message per event
+    kind per batch (its subject still names the kind, `truc.ledger.document.routed`), each
+    event one line of JSON in ledger order. A lone event is its own message, under its own
+    id, exactly as before batching; a consumer reads every line and skips positions it has
+    seen (a batch processed again after a crash may group its events differently)."""
+    by_subject: dict[str, list[LedgerEntry]] = {}
+    for entry in entries:
+        by_subject.setdefault(subjects.ledger_feed(entry.topic), []).append(entry)
+    out = []
+    for subject, mine in by_subject.items():
+        if len(mine) == 1:
+            msg_id = f"ledger:{mine[0].position}"
+        else:
+            msg_id = _batch_id(f"ledger:{mine[0].position}", [str(e.position) for e in mine])
+        out.append(Publication(subject, b"\n".join(map(_feed_line, mine)), msg_id, items=len(mine)))
+    return out
+
+
+def _batch_id(prefix: str, ids: Sequence[str]) -> str:
+    digest = hashlib.blake2b("\n".join(ids).encode(), digest_size=12).hexdigest()
+    return f"{prefix}+{len(ids)}:{digest}"
+
+
+def _feed_line(entry: LedgerEntry) -> bytes:
     head = json.dumps(
         {
             "position": entry.position,
@@ -374,8 +441,4 @@ def feed_publication(entry: LedgerEntry) -> Publication:
     ).encode()
     # The event's state is already JSON (the ledger's transcoder wrote it): spliced in as
     # it is rather than parsed and written again, once per event on the hub's hot path.
-    return Publication(
-        subjects.ledger_feed(entry.topic),
-        head[:-1] + b', "state": ' + entry.state + b"}",
-        f"ledger:{entry.position}",
-    )
+    return head[:-1] + b', "state": ' + entry.state + b"}"

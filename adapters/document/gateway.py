@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
@@ -20,22 +21,29 @@ from nats.js import JetStreamContext
 
 from adapters.crypto import Signer, verify_raw
 from adapters.document.attachments import AttachmentProblem, AttachmentStore
-from adapters.document.mailbox import Arrival, DeliveryProof, HubVerdict, Mailbox, SentRow
+from adapters.document.mailbox import (
+    Arrival,
+    DeliveryProof,
+    HubVerdict,
+    Mailbox,
+    Outbound,
+    SentRow,
+)
 from adapters.envelope import (
     EnvelopeError,
     VerifiedDelivery,
     attachment_digests,
-    open_receipt,
+    open_receipts,
     open_routed,
     parse_document,
     seal,
 )
-from adapters.nats.jetstream import pull_loop
+from adapters.nats.jetstream import JetStreamPublisher, pull_loop, raise_failures
 from adapters.pb.truc.v1 import document_pb2, envelope_pb2
 from hub import subjects
 from hub.errors import MalformedMessage
 from hub.model import AttachmentDigest, Kind, Opened
-from hub.ports import Clock
+from hub.ports import Clock, Publication
 from ledger.errors import LedgerError
 from ledger.leaf import decode_leaf
 from ledger.merkle import leaf_hash
@@ -45,6 +53,39 @@ log = logging.getLogger(__name__)
 # Re-sign unanswered messages older than this before publishing them again: well inside the
 # hub's replay window (hub.intake.REPLAY_WINDOW_MS, 15 minutes).
 RESIGN_AFTER_MS = 5 * 60 * 1000
+# Publications in flight at once (a republish of a long backlog goes out in rounds of this).
+PUBLISH_CHUNK = 512
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message of this member's to sign and send."""
+
+    kind: Kind
+    recipients: tuple[str, ...]
+    document_id: str
+    payload: bytes
+    # The caller's id (a retry sends the kept bytes again); a new UUID when None.
+    message_id: str | None = None
+    attachments: tuple[AttachmentDigest, ...] = ()
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One message of `send_many`: its id, and why JetStream did not store it (None: it did;
+    the message is kept all the same, and published again by the republisher)."""
+
+    message_id: str
+    error: BaseException | None = None
+
+
+@dataclass(frozen=True)
+class Acknowledged:
+    """What `acknowledge_many` did with each delivery id asked."""
+
+    marked: list[int]
+    already: list[int]
+    unknown: list[int]
 
 
 class ProofError(Exception):
@@ -86,6 +127,7 @@ class DocumentGateway:
         self._hub_key = hub_public_key
         self._nc = nc
         self._js: JetStreamContext = nc.jetstream()
+        self._publisher = JetStreamPublisher(self._js)
         self.mailbox = mailbox
         self._clock = clock
         self._stop = asyncio.Event()
@@ -147,11 +189,15 @@ class DocumentGateway:
         the ledger recognise a copy that did arrive."""
         now = self._clock.now_ms()
         rows = self.mailbox.unconfirmed(created_by_ms=now - older_than_ms, limit=limit)
-        for row in rows:
-            envelope = row.envelope
-            if row.created_at_ms < now - RESIGN_AFTER_MS:
-                envelope = self._reseal(row)
-            await self._publish(row.message_id, envelope)
+        envelopes = [
+            self._reseal(row) if row.created_at_ms < now - RESIGN_AFTER_MS else row.envelope
+            for row in rows
+        ]
+        raise_failures(
+            await self._publish_each(
+                [(row.message_id, envelope) for row, envelope in zip(rows, envelopes, strict=True)]
+            )
+        )
         return len(rows)
 
     async def _republish_unanswered(self) -> None:
@@ -185,19 +231,18 @@ class DocumentGateway:
             if kind is Kind.DOCUMENT
             else []
         )
-        now = self._clock.now_ms()
-        _, envelope = seal(
-            self._signer,
-            kind=kind,
-            recipients=row.recipients,
-            document_id=row.document_id,
-            payload=row.payload,
-            signed_at_ms=now,
-            message_id=row.message_id,
-            attachments=attachments,
+        sealed = self._seal(
+            Outgoing(
+                kind=kind,
+                recipients=row.recipients,
+                document_id=row.document_id,
+                payload=row.payload,
+                message_id=row.message_id,
+                attachments=tuple(attachments),
+            )
         )
-        self.mailbox.replace_envelope(row.message_id, envelope, now)
-        return envelope
+        self.mailbox.replace_envelope(row.message_id, sealed.envelope, sealed.created_at_ms)
+        return sealed.envelope
 
     async def stop(self) -> None:
         self._stop.set()
@@ -222,37 +267,89 @@ class DocumentGateway:
     ) -> str:
         """Sign, keep, publish; return once JetStream stored the message. Safe to retry with
         the same message id: the stored bytes are published again, not signed anew."""
-        if message_id is not None:
-            previous = self.mailbox.sent(message_id)
-            if previous is not None:
-                await self._publish(message_id, previous.envelope)
-                return message_id
+        (sent,) = await self.send_many(
+            [
+                Outgoing(
+                    kind=kind,
+                    recipients=tuple(recipients),
+                    document_id=document_id,
+                    payload=payload,
+                    message_id=message_id,
+                    attachments=tuple(attachments),
+                )
+            ]
+        )
+        if sent.error is not None:
+            raise sent.error
+        return sent.message_id
+
+    async def send_many(self, messages: Sequence[Outgoing]) -> list[Sent]:
+        """Sign each message, keep them all in one mailbox transaction, then publish them
+        all pipelined; per message, in order, its id and whether JetStream stored it.
+
+        At least once, as for one message: nothing is published before it is kept (and the
+        republisher sends again what the hub leaves unanswered). A message whose id was
+        kept before (a retry, or twice in one batch) is not signed anew: its kept bytes are
+        published again, which JetStream and the hub recognise by the id."""
+        kept: dict[str, bytes] = {}
+        fresh: list[Outbound] = []
+        out: list[tuple[str, bytes]] = []
+        for message in messages:
+            message_id = message.message_id
+            if message_id is not None and message_id not in kept:
+                previous = self.mailbox.sent(message_id)
+                if previous is not None:
+                    kept[message_id] = previous.envelope
+            if message_id is not None and message_id in kept:
+                out.append((message_id, kept[message_id]))
+                continue
+            sealed = self._seal(message)
+            kept[sealed.message_id] = sealed.envelope
+            fresh.append(sealed)
+            out.append((sealed.message_id, sealed.envelope))
+        if fresh:
+            self.mailbox.store_sent_many(fresh)
+        errors = await self._publish_each(out)
+        return [Sent(m, e) for (m, _), e in zip(out, errors, strict=True)]
+
+    def _seal(self, message: Outgoing) -> Outbound:
+        """Sign `message` now (a new message id unless it names one), as `sent` keeps it."""
+        now = self._clock.now_ms()
         message_id, envelope = seal(
             self._signer,
-            kind=kind,
-            recipients=recipients,
-            document_id=document_id,
-            payload=payload,
-            signed_at_ms=self._clock.now_ms(),
-            message_id=message_id,
-            attachments=attachments,
+            kind=message.kind,
+            recipients=message.recipients,
+            document_id=message.document_id,
+            payload=message.payload,
+            signed_at_ms=now,
+            message_id=message.message_id,
+            attachments=message.attachments,
         )
-        self.mailbox.store_sent(
+        return Outbound(
             message_id=message_id,
-            document_id=document_id,
-            kind=kind.value,
-            recipients=tuple(recipients),
+            document_id=message.document_id,
+            kind=message.kind.value,
+            recipients=message.recipients,
             envelope=envelope,
-            payload=payload,
-            created_at_ms=self._clock.now_ms(),
+            payload=message.payload,
+            created_at_ms=now,
         )
-        await self._publish(message_id, envelope)
-        return message_id
 
-    async def _publish(self, message_id: str, envelope: bytes) -> None:
-        await self._js.publish(
-            subjects.inbound(self.member), envelope, headers={"Nats-Msg-Id": message_id}
-        )
+    async def _publish_each(
+        self, messages: Sequence[tuple[str, bytes]]
+    ) -> list[BaseException | None]:
+        """Publish (message id, envelope) pairs pipelined on this member's inbound subject;
+        per message, None once JetStream stored it, or why not."""
+        subject = subjects.inbound(self.member)
+        errors: list[BaseException | None] = []
+        for start in range(0, len(messages), PUBLISH_CHUNK):
+            errors += await self._publisher.publish_each(
+                [
+                    Publication(subject, envelope, message_id)
+                    for message_id, envelope in messages[start : start + PUBLISH_CHUNK]
+                ]
+            )
+        return errors
 
     async def publish_unkept(
         self, *, kind: Kind, recipients: Sequence[str], document_id: str, payload: bytes
@@ -261,17 +358,17 @@ class DocumentGateway:
         and a synchronous call the agency system retries itself). The message id is
         `document_id` (a look-up's id); call `expect_receipt(document_id)` before this when
         the hub's verdict matters."""
-        message_id, envelope = seal(
-            self._signer,
-            kind=kind,
-            recipients=recipients,
-            document_id=document_id,
-            payload=payload,
-            signed_at_ms=self._clock.now_ms(),
-            message_id=document_id,
+        sealed = self._seal(
+            Outgoing(
+                kind=kind,
+                recipients=tuple(recipients),
+                document_id=document_id,
+                payload=payload,
+                message_id=document_id,
+            )
         )
-        await self._publish(message_id, envelope)
-        return message_id
+        raise_failures(await self._publish_each([(sealed.message_id, sealed.envelope)]))
+        return sealed.message_id
 
     def now_ms(self) -> int:
         """The adapter's clock (the one it signs with)."""
@@ -323,21 +420,60 @@ class DocumentGateway:
 
         Returns None for an unknown delivery id, False when it was already acknowledged.
         """
-        row = self.mailbox.inbox_item(delivery_id)
-        if row is None:
+        done = await self.acknowledge_many([delivery_id])
+        if done.unknown:
             return None
-        first = self.mailbox.acknowledge(delivery_id, self._clock.now_ms())
-        if first and row.kind == Kind.DOCUMENT.value:
-            payload = envelope_pb2.Delivery(
-                message_id=row.message_id, delivered_at_ms=self._clock.now_ms()
-            ).SerializeToString(deterministic=True)
-            await self.send(
-                kind=Kind.DELIVERY,
-                recipients=[row.sender],
-                document_id=row.document_id,
-                payload=payload,
+        return bool(done.marked)
+
+    async def acknowledge_many(self, delivery_ids: Sequence[int]) -> Acknowledged:
+        """The agency system took these items: mark them all in one mailbox transaction,
+        keeping in it one signed delivery proof per document marked (the ledger records a
+        delivery per document), then publish the proofs pipelined.
+
+        Raises when a proof was not published; the items stay marked and their proofs kept,
+        and the republisher sends them again (a retry reports them already acknowledged).
+        """
+        ids = list(dict.fromkeys(delivery_ids))
+        rows = self.mailbox.inbox_items(ids)
+        now = self._clock.now_ms()
+        proofs = {
+            row.delivery_id: self._seal(
+                Outgoing(
+                    kind=Kind.DELIVERY,
+                    recipients=(row.sender,),
+                    document_id=row.document_id,
+                    payload=envelope_pb2.Delivery(
+                        message_id=row.message_id, delivered_at_ms=now
+                    ).SerializeToString(deterministic=True),
+                )
             )
-        return first
+            for row in rows.values()
+            if not row.acknowledged and row.kind == Kind.DOCUMENT.value
+        }
+        pending = [i for i in ids if i in rows and not rows[i].acknowledged]
+        marked = self.mailbox.acknowledge_many(pending, now, proofs) if pending else []
+        newly = set(marked)
+        done = Acknowledged(
+            marked=marked,
+            already=[i for i in ids if i in rows and i not in newly],
+            unknown=[i for i in ids if i not in rows],
+        )
+        kept = [proofs[i] for i in marked if i in proofs]
+        raise_failures(await self._publish_each([(p.message_id, p.envelope) for p in kept]))
+        return done
+
+    async def wait_arrival(
+        self, *, after: int, include_acknowledged: bool = False, within: float = 5.0
+    ) -> None:
+        """Return once the inbox holds an item after delivery id `after` (at once if it
+        already does), or after `within` seconds. The check is made holding `arrivals`,
+        which an arrival is stored before notifying: an item stored while the caller was
+        busy (streaming the previous ones) is not missed until the next arrival."""
+        async with self.arrivals:
+            if self.mailbox.has_inbox_after(after, include_acknowledged=include_acknowledged):
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.arrivals.wait(), within)
 
     async def inclusion_proof(self, position: int, within: float = 5.0) -> str | None:
         """Ask the hub for the tlog-proof of `position`, and verify it before trusting it.
@@ -444,26 +580,29 @@ class DocumentGateway:
         taken: list[Msg] = []
         for msg in msgs:
             try:
-                receipt = open_receipt(msg.data, hub_public_key=self._hub_key)
+                receipts = open_receipts(msg.data, hub_public_key=self._hub_key)
             except (EnvelopeError, MalformedMessage) as error:
                 log.error("%s: refused a receipt: %s", self.member, error)
                 await msg.term()
                 continue
-            if receipt.delivered_to:
-                deliveries.append(
-                    DeliveryProof(receipt.message_id, receipt.delivered_to, receipt.ledger_position)
-                )
-            else:
-                verdicts.append(
-                    HubVerdict(
-                        receipt.message_id,
-                        receipt.accepted,
-                        receipt.ledger_position,
-                        receipt.reject_code,
-                        receipt.reject_reason,
+            for receipt in receipts:
+                if receipt.delivered_to:
+                    deliveries.append(
+                        DeliveryProof(
+                            receipt.message_id, receipt.delivered_to, receipt.ledger_position
+                        )
                     )
-                )
-                answered.append(receipt)
+                else:
+                    verdicts.append(
+                        HubVerdict(
+                            receipt.message_id,
+                            receipt.accepted,
+                            receipt.ledger_position,
+                            receipt.reject_code,
+                            receipt.reject_reason,
+                        )
+                    )
+                    answered.append(receipt)
             taken.append(msg)
         if verdicts or deliveries:
             self.mailbox.record_receipts(verdicts, deliveries)

@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+# Ids per `IN (...)` query: well under SQLite's limit on bound parameters.
+_SQL_CHUNK = 500
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS inbox (
@@ -91,6 +94,19 @@ class DeliveryProof:
     message_id: str
     recipient: str
     position: int
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """A signed message of ours, as `sent` keeps it before it is published."""
+
+    message_id: str
+    document_id: str
+    kind: str
+    recipients: tuple[str, ...]
+    envelope: bytes
+    payload: bytes
+    created_at_ms: int
 
 
 @dataclass(frozen=True)
@@ -199,22 +215,60 @@ class Mailbox:
             rows = self._db.execute(sql + " ORDER BY delivery_id", (after,)).fetchall()
         return [_inbox_row(r) for r in rows]
 
-    def inbox_item(self, delivery_id: int) -> InboxRow | None:
+    def has_inbox_after(self, after: int, *, include_acknowledged: bool = False) -> bool:
+        """Whether `inbox(after=after, ...)` would return anything."""
+        sql = "SELECT 1 FROM inbox WHERE delivery_id > ?"
+        if not include_acknowledged:
+            sql += " AND acknowledged_at_ms IS NULL"
         with self._lock:
-            row = self._db.execute(
-                "SELECT * FROM inbox WHERE delivery_id = ?", (delivery_id,)
-            ).fetchone()
-        return _inbox_row(row) if row else None
+            return self._db.execute(sql + " LIMIT 1", (after,)).fetchone() is not None
+
+    def inbox_item(self, delivery_id: int) -> InboxRow | None:
+        return self.inbox_items([delivery_id]).get(delivery_id)
+
+    def inbox_items(self, delivery_ids: Sequence[int]) -> dict[int, InboxRow]:
+        """The inbox items with these delivery ids (unknown ids are left out)."""
+        found: dict[int, InboxRow] = {}
+        ids = list(delivery_ids)
+        with self._lock:
+            for start in range(0, len(ids), _SQL_CHUNK):
+                chunk = ids[start : start + _SQL_CHUNK]
+                rows = self._db.execute(
+                    f"SELECT * FROM inbox WHERE delivery_id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                ).fetchall()
+                found.update((r["delivery_id"], _inbox_row(r)) for r in rows)
+        return found
 
     def acknowledge(self, delivery_id: int, now_ms: int) -> bool:
         """Mark an item taken by the agency system; False when it already was."""
+        return self.acknowledge_many([delivery_id], now_ms) == [delivery_id]
+
+    def acknowledge_many(
+        self,
+        delivery_ids: Sequence[int],
+        now_ms: int,
+        proofs: Mapping[int, Outbound] | None = None,
+    ) -> list[int]:
+        """Mark items taken by the agency system, in one transaction, and keep in that same
+        transaction the signed delivery proof (`proofs`, by delivery id) of each item this
+        call marks: an item is never marked without its proof kept. Returns the ids this
+        call marked (not those already marked, nor unknown ones)."""
+        marked: list[int] = []
         with self._tx() as db:
-            cursor = db.execute(
-                "UPDATE inbox SET acknowledged_at_ms = ? WHERE delivery_id = ?"
-                " AND acknowledged_at_ms IS NULL",
-                (now_ms, delivery_id),
-            )
-            return cursor.rowcount == 1
+            for delivery_id in delivery_ids:
+                cursor = db.execute(
+                    "UPDATE inbox SET acknowledged_at_ms = ? WHERE delivery_id = ?"
+                    " AND acknowledged_at_ms IS NULL",
+                    (now_ms, delivery_id),
+                )
+                if cursor.rowcount != 1:
+                    continue
+                marked.append(delivery_id)
+                proof = (proofs or {}).get(delivery_id)
+                if proof is not None:
+                    _insert_sent(db, proof)
+        return marked
 
     def received(self, message_id: str) -> InboxRow | None:
         with self._lock:
@@ -243,20 +297,15 @@ class Mailbox:
         payload: bytes,
         created_at_ms: int,
     ) -> None:
+        self.store_sent_many(
+            [Outbound(message_id, document_id, kind, recipients, envelope, payload, created_at_ms)]
+        )
+
+    def store_sent_many(self, messages: Sequence[Outbound]) -> list[bool]:
+        """Keep signed messages before they are published, in one transaction; per message,
+        False when one with its id was already kept (the first bytes stay)."""
         with self._tx() as db:
-            db.execute(
-                "INSERT OR IGNORE INTO sent (message_id, document_id, kind, recipients, envelope,"
-                " payload, created_at_ms) VALUES (?,?,?,?,?,?,?)",
-                (
-                    message_id,
-                    document_id,
-                    kind,
-                    json.dumps(recipients),
-                    envelope,
-                    payload,
-                    created_at_ms,
-                ),
-            )
+            return [_insert_sent(db, m) for m in messages]
 
     def sent(self, message_id: str) -> SentRow | None:
         with self._lock:
@@ -370,6 +419,23 @@ class Mailbox:
                 (message_id,),
             ).fetchall()
         return [(r["recipient"], r["ledger_position"]) for r in rows]
+
+
+def _insert_sent(db: sqlite3.Connection, m: Outbound) -> bool:
+    cursor = db.execute(
+        "INSERT OR IGNORE INTO sent (message_id, document_id, kind, recipients, envelope,"
+        " payload, created_at_ms) VALUES (?,?,?,?,?,?,?)",
+        (
+            m.message_id,
+            m.document_id,
+            m.kind,
+            json.dumps(m.recipients),
+            m.envelope,
+            m.payload,
+            m.created_at_ms,
+        ),
+    )
+    return cursor.rowcount == 1
 
 
 def _inbox_row(row: sqlite3.Row) -> InboxRow:

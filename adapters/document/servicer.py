@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
 
 import grpc
 
 from adapters.document.attachments import CHUNK_SIZE, AttachmentProblem
-from adapters.document.gateway import DocumentGateway, ProofError
+from adapters.document.gateway import DocumentGateway, Outgoing, ProofError
 from adapters.document.mailbox import InboxRow
 from adapters.document.validation import ATTACHMENT_NAME_MAX, validate_document
 from adapters.edxml import EdxmlError, parse_edxml, write_edxml
@@ -32,6 +34,11 @@ from hub.model import AttachmentDigest, Kind
 from ledger.agency import is_valid_code
 
 RECEIPT_TIMEOUT = 15.0
+# Requests of a SendDocuments stream taken into one batch (one transaction, one pipeline).
+SEND_BATCH_MAX = 256
+T = TypeVar("T")
+# gRPC status codes by number (SendDocumentError.code).
+_STATUS = {code.value[0]: code for code in grpc.StatusCode}
 
 # The hub's refusal codes, as gRPC status codes.
 REJECT_STATUS: dict[str, grpc.StatusCode] = {
@@ -86,14 +93,25 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
         self, request: exchange_pb2.SendDocumentRequest, context: grpc.aio.ServicerContext
     ) -> exchange_pb2.SendDocumentResponse:
         await self._authorize(context)
-        return await self._send_document(
-            context,
-            recipients=list(request.recipients),
-            document=request.document,
-            document_id=request.document_id,
-            message_id=request.message_id,
-            wait_for_receipt=request.wait_for_receipt,
-        )
+        return await self._send_document(context, request)
+
+    async def SendDocuments(
+        self,
+        request_iterator: AsyncIterator[exchange_pb2.SendDocumentRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[exchange_pb2.SendDocumentResult]:
+        """Documents on one stream, sent in batches of what the stream has ready: each batch
+        is checked like SendDocument, kept in one transaction and published pipelined; one
+        result per request, in order. A refused request does not end the stream."""
+        await self._authorize(context)
+        index = 0
+        batches = ready_batches(request_iterator, SEND_BATCH_MAX)
+        async with contextlib.aclosing(batches):
+            async for batch in batches:
+                for result in await self._send_documents(batch, streamed=True):
+                    result.index = index
+                    index += 1
+                    yield result
 
     async def SendEdxml(
         self, request: exchange_pb2.SendEdxmlRequest, context: grpc.aio.ServicerContext
@@ -120,11 +138,13 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
             raise AssertionError("unreachable") from error
         return await self._send_document(
             context,
-            recipients=list(package.recipients),
-            document=document,
-            document_id=request.document_id,
-            message_id=request.message_id,
-            wait_for_receipt=request.wait_for_receipt,
+            exchange_pb2.SendDocumentRequest(
+                recipients=package.recipients,
+                document=document,
+                document_id=request.document_id,
+                message_id=request.message_id,
+                wait_for_receipt=request.wait_for_receipt,
+            ),
         )
 
     def _sent_with_edxml_id(self, edxml_id: str) -> str:
@@ -270,46 +290,64 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
             yield head
 
     async def _send_document(
-        self,
-        context: grpc.aio.ServicerContext,
-        *,
-        recipients: list[str],
-        document: document_pb2.Document,
-        document_id: str,
-        message_id: str,
-        wait_for_receipt: bool,
+        self, context: grpc.aio.ServicerContext, request: exchange_pb2.SendDocumentRequest
     ) -> exchange_pb2.SendDocumentResponse:
-        try:
-            _check_recipients(recipients, self._gateway.member)
-            self._resolve_stored(document)
-            validate_document(document)
-            if document_id and not _is_uuid(document_id):
-                raise MalformedMessage("document_id", "must be a lowercase UUID")
-            if message_id and not _is_uuid(message_id):
-                raise MalformedMessage("message_id", "must be a lowercase UUID")
-        except MalformedMessage as error:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
-        document_id = document_id or str(uuid.uuid4())
-        payload = document.SerializeToString(deterministic=True)
-        attachments = attachment_digests(document)
-        message_id = await self._send(
-            context,
+        """One document: a batch of one, its refusal as the call's status."""
+        (result,) = await self._send_documents([request], streamed=False)
+        if result.WhichOneof("outcome") == "error":
+            await context.abort(_STATUS[result.error.code], result.error.message)
+        response = result.sent
+        if request.wait_for_receipt:
+            response.ledger_position = await self._await_receipt(context, response.message_id)
+            response.recorded = True
+        return response
+
+    async def _send_documents(
+        self, requests: Sequence[exchange_pb2.SendDocumentRequest], *, streamed: bool
+    ) -> list[exchange_pb2.SendDocumentResult]:
+        """Check each request, then sign, keep (one transaction) and publish (pipelined) the
+        good ones; per request, in order, what was sent or why not."""
+        results: list[exchange_pb2.SendDocumentResult] = []
+        outgoing: list[tuple[exchange_pb2.SendDocumentResult, Outgoing]] = []
+        for request in requests:
+            result = exchange_pb2.SendDocumentResult()
+            results.append(result)
+            try:
+                if streamed and request.wait_for_receipt:
+                    raise MalformedMessage(
+                        "wait_for_receipt", "not supported on SendDocuments; use GetReceipt"
+                    )
+                outgoing.append((result, self._outgoing_document(request)))
+            except MalformedMessage as error:
+                _refuse(result, grpc.StatusCode.INVALID_ARGUMENT, str(error), error.field)
+        sent = await self._gateway.send_many([message for _, message in outgoing])
+        for (result, message), done in zip(outgoing, sent, strict=True):
+            if done.error is not None:
+                _refuse(result, grpc.StatusCode.UNAVAILABLE, _not_taken(done.error))
+            else:
+                result.sent.document_id = message.document_id
+                result.sent.message_id = done.message_id
+        return results
+
+    def _outgoing_document(self, request: exchange_pb2.SendDocumentRequest) -> Outgoing:
+        """The document of `request` as a message to sign, or MalformedMessage naming the
+        field at fault."""
+        recipients = list(request.recipients)
+        document = request.document
+        _check_recipients(recipients, self._gateway.member)
+        self._resolve_stored(document)
+        validate_document(document)
+        if request.document_id and not _is_uuid(request.document_id):
+            raise MalformedMessage("document_id", "must be a lowercase UUID")
+        if request.message_id and not _is_uuid(request.message_id):
+            raise MalformedMessage("message_id", "must be a lowercase UUID")
+        return Outgoing(
             kind=Kind.DOCUMENT,
-            recipients=recipients,
-            document_id=document_id,
-            payload=payload,
-            message_id=message_id or None,
-            attachments=attachments,
-        )
-        position, recorded = 0, False
-        if wait_for_receipt:
-            position = await self._await_receipt(context, message_id)
-            recorded = True
-        return exchange_pb2.SendDocumentResponse(
-            document_id=document_id,
-            message_id=message_id,
-            ledger_position=position,
-            recorded=recorded,
+            recipients=tuple(recipients),
+            document_id=request.document_id or str(uuid.uuid4()),
+            payload=document.SerializeToString(deterministic=True),
+            message_id=request.message_id or None,
+            attachments=tuple(attachment_digests(document)),
         )
 
     async def UpdateStatus(
@@ -404,21 +442,38 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
                 yield _inbox_item(row, gateway.mailbox.attachment_problems(row.message_id))
             if not request.follow:
                 return
-            async with gateway.arrivals:
-                # Wake on a new arrival, or re-check every few seconds (also notices shutdown).
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(gateway.arrivals.wait(), 5.0)
+            # Wake on a new arrival, or re-check every few seconds (also notices shutdown).
+            await gateway.wait_arrival(
+                after=last, include_acknowledged=request.include_acknowledged
+            )
 
     async def AckInbox(
         self, request: exchange_pb2.AckInboxRequest, context: grpc.aio.ServicerContext
     ) -> exchange_pb2.AckInboxResponse:
+        """One item (delivery_id: NOT_FOUND when unknown) or many (delivery_ids: unknown
+        ones reported, the others acknowledged), in one transaction either way."""
         await self._authorize(context)
-        first = await self._gateway.acknowledge(request.delivery_id)
-        if first is None:
+        single = not request.delivery_ids
+        ids = [request.delivery_id] if single or request.delivery_id else []
+        try:
+            done = await self._gateway.acknowledge_many([*ids, *request.delivery_ids])
+        except Exception as error:  # NATS unreachable or JetStream refused
+            await context.abort(
+                grpc.StatusCode.UNAVAILABLE,
+                "acknowledged, but the delivery proofs did not go out yet (kept, and published"
+                f" again within {self._gateway.republish_every:.0f} s): {error}",
+            )
+            raise AssertionError("unreachable") from error
+        if single and done.unknown:
             await context.abort(
                 grpc.StatusCode.NOT_FOUND, f"delivery_id: no inbox item {request.delivery_id}"
             )
-        return exchange_pb2.AckInboxResponse(already_acknowledged=not first)
+        return exchange_pb2.AckInboxResponse(
+            already_acknowledged=bool(ids) and ids[0] in done.already,
+            acknowledged_ids=done.marked,
+            already_acknowledged_ids=done.already,
+            unknown_ids=done.unknown,
+        )
 
     async def GetDocument(
         self, request: exchange_pb2.GetDocumentRequest, context: grpc.aio.ServicerContext
@@ -510,9 +565,7 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
         try:
             return await self._gateway.send(**kwargs)  # type: ignore[arg-type]
         except Exception as error:  # NATS unreachable or JetStream refused
-            await context.abort(
-                grpc.StatusCode.UNAVAILABLE, f"the hub's message stream did not take it: {error}"
-            )
+            await context.abort(grpc.StatusCode.UNAVAILABLE, _not_taken(error))
             raise AssertionError("unreachable") from error
 
     async def _await_receipt(self, context: grpc.aio.ServicerContext, message_id: str) -> int:
@@ -531,6 +584,63 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
                 code, f"refused by the hub ({receipt.reject_code}): {receipt.reject_reason}"
             )
         return int(receipt.ledger_position)
+
+
+def _not_taken(error: BaseException) -> str:
+    return f"the hub's message stream did not take it: {error}"
+
+
+def _refuse(
+    result: exchange_pb2.SendDocumentResult, code: grpc.StatusCode, message: str, field: str = ""
+) -> None:
+    result.error.code = code.value[0]
+    result.error.field = field
+    result.error.message = message
+
+
+async def ready_batches(requests: AsyncIterator[T], limit: int) -> AsyncGenerator[list[T], None]:
+    """Batches of what a request stream has ready: wait for one request, then take whatever
+    else has already arrived, up to `limit`, without waiting for more. Under load batches
+    grow by themselves (requests pile up while the previous batch is being sent); a lone
+    request goes at once. At most `limit` requests are read ahead."""
+    queue: asyncio.Queue[T | _End] = asyncio.Queue(maxsize=limit)
+
+    async def read() -> None:
+        end = _End()
+        try:
+            async for request in requests:
+                await queue.put(request)
+        except Exception as error:  # the client went away: end the batches with its error
+            end = _End(error)
+        await queue.put(end)
+
+    reader = asyncio.create_task(read())
+    try:
+        while True:
+            batch: list[T] = []
+            item = await queue.get()
+            while not isinstance(item, _End):
+                batch.append(item)
+                if len(batch) >= limit or queue.empty():
+                    break
+                item = queue.get_nowait()
+            if batch:
+                yield batch
+            if isinstance(item, _End):
+                if item.error is not None:
+                    raise item.error
+                return
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
+
+
+@dataclass(frozen=True)
+class _End:
+    """The request stream ended (with the error that ended it, if any)."""
+
+    error: Exception | None = None
 
 
 def _check_recipients(recipients: list[str], member: str) -> None:

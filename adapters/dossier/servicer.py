@@ -8,8 +8,6 @@ status codes with the field and the reason.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 
@@ -273,9 +271,9 @@ class DossierServicer(dossier_pb2_grpc.DossierServiceServicer):
                     yield _inbox_item(row)
             if not request.follow:
                 return
-            async with gateway.arrivals:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(gateway.arrivals.wait(), 5.0)
+            await gateway.wait_arrival(
+                after=last, include_acknowledged=request.include_acknowledged
+            )
 
     async def AckInbox(
         self, request: dossier_pb2.DossierAckInboxRequest, context: grpc.aio.ServicerContext

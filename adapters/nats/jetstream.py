@@ -36,6 +36,13 @@ class PublishError(Exception):
     """JetStream did not store a publication."""
 
 
+def raise_failures(errors: Sequence[BaseException | None]) -> None:
+    """Raise PublishError when any of `JetStreamPublisher.publish_each`'s answers failed."""
+    failures = [e for e in errors if e is not None]
+    if failures:
+        raise PublishError(f"{len(failures)} of {len(errors)} not stored: {failures[0]!r}")
+
+
 async def connect(
     url: str, name: str, credentials: NatsCredentials | None = None, **options: Any
 ) -> NATS:
@@ -146,22 +153,37 @@ class JetStreamPublisher:
         self._timeout = timeout
 
     async def publish_all(self, publications: Sequence[Publication]) -> None:
-        if not publications:
-            return
-        futures = [
-            await self._js.publish_async(
-                p.subject, p.data, headers={"Nats-Msg-Id": p.msg_id}, wait_stall=self._timeout
-            )
-            for p in publications
-        ]
-        done = await asyncio.wait_for(
-            asyncio.gather(*futures, return_exceptions=True), self._timeout
-        )
-        failures = [r for r in done if isinstance(r, BaseException)]
-        if failures:
-            raise PublishError(
-                f"{len(failures)} of {len(publications)} not stored: {failures[0]!r}"
-            )
+        raise_failures(await self.publish_each(publications))
+
+    async def publish_each(self, publications: Sequence[Publication]) -> list[BaseException | None]:
+        """Publish all, pipelined; per publication, None once JetStream stored it, or why it
+        did not (one failure does not stop the others)."""
+        futures: list[asyncio.Future[Any] | None] = []
+        errors: list[BaseException | None] = []
+        for p in publications:
+            try:
+                sent = await self._js.publish_async(
+                    p.subject, p.data, headers={"Nats-Msg-Id": p.msg_id}, wait_stall=self._timeout
+                )
+            except Exception as error:  # not even sent: connection closed, too many stalled
+                futures.append(None)
+                errors.append(error)
+                continue
+            futures.append(sent)
+            errors.append(None)
+        waiting = [f for f in futures if f is not None]
+        if waiting:
+            _, pending = await asyncio.wait(waiting, timeout=self._timeout)
+            for late in pending:
+                late.cancel()
+        for i, future in enumerate(futures):
+            if future is None:
+                continue
+            if future.cancelled():
+                errors[i] = TimeoutError(f"JetStream did not answer within {self._timeout} s")
+            else:
+                errors[i] = future.exception()
+        return errors
 
 
 Handler = Callable[[list[Msg]], Awaitable[None]]

@@ -24,7 +24,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from adapters.crypto import Signer
-from adapters.envelope import EnvelopeError, open_receipt, open_routed, seal
+from adapters.envelope import EnvelopeError, open_receipts, open_routed, seal
 from adapters.nats.jetstream import pull_loop
 from adapters.population.payloads import answer_payload, parse_request
 from hub import subjects
@@ -170,14 +170,15 @@ class PopulationResponder:
     async def _on_receipts(self, msgs: list[Msg]) -> None:
         for msg in msgs:
             try:
-                receipt = open_receipt(msg.data, hub_public_key=self._hub_key)
+                receipts = open_receipts(msg.data, hub_public_key=self._hub_key)
             except (EnvelopeError, MalformedMessage) as error:
                 log.error("%s: refused a receipt: %s", self.member, error)
                 continue
-            if not receipt.accepted:
-                log.warning(
-                    "%s: the hub refused answer %s: %s",
-                    self.member,
-                    receipt.message_id,
-                    receipt.reject_reason,
-                )
+            for receipt in receipts:
+                if not receipt.accepted:
+                    log.warning(
+                        "%s: the hub refused answer %s: %s",
+                        self.member,
+                        receipt.message_id,
+                        receipt.reject_reason,
+                    )

@@ -508,14 +508,25 @@ def bench(
             help="Hub and adapters in this one process (default: each role in its own).",
         ),
     ] = False,
+    api: Annotated[
+        str,
+        typer.Option(
+            "--api",
+            help="How the agency systems call their adapters: stream (a SendDocuments stream"
+            " per sender, AckInbox in batches) or unary (SendDocument and AckInbox per item).",
+        ),
+    ] = "stream",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Benchmark the whole path (its own embedded stack) against raw JetStream, same run."""
     from dataclasses import asdict
 
     from hub.bench import run_bench
+    from hub.bench_driver import APIS
     from hub.bench_errors import BenchError
 
+    if api not in APIS:
+        fail(f"--api: {api!r} is not one of {', '.join(APIS)}", 2)
     with clean_errors():
         try:
             result = runtime.run(
@@ -529,6 +540,7 @@ def bench(
                     postgres=postgres,
                     ledger_events=ledger_events,
                     split=not single_process,
+                    api=api,
                     say=lambda line: err.print(line, markup=False),
                 )
             )
@@ -541,6 +553,7 @@ def bench(
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_row("end-to-end documents/s", f"{result.docs_per_s:,.0f}")
+    table.add_row("API", result.api)
     table.add_row("raw JetStream msg/s (same run)", f"{result.baseline_jetstream_per_s:,.0f}")
     table.add_row("ratio", f"{result.ratio:.1%}")
     table.add_row(f"p50 latency at {rate:.0f}/s (ms)", f"{result.latency_ms['p50']:.1f}")

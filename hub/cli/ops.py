@@ -296,7 +296,7 @@ def tail_command(
     ] = subjects.LEDGER_ALL,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line.")] = False,
     count: Annotated[
-        int | None, typer.Option("--count", "-n", min=1, help="Stop after this many messages.")
+        int | None, typer.Option("--count", "-n", min=1, help="Stop after this many items (lines).")
     ] = None,
     from_start: Annotated[
         bool, typer.Option("--all", help="Start at the first stored message, not the next new one.")
@@ -412,15 +412,16 @@ async def _tail(
                 msg = await sub.next_msg(timeout=0.5)
             except TimeoutError:  # nats.errors.TimeoutError is one: nothing new yet
                 continue
-            seen += 1
-            record = describe_message(
+            records = describe_messages(
                 msg.subject, msg.data, _meta(msg), hub_public_key=hub_public_key
             )
-            if as_json:
-                print(json.dumps(record, ensure_ascii=False, default=str), flush=True)
-            else:
-                out.print(render_line(record), markup=False, soft_wrap=True)
-                sys.stdout.flush()
+            for record in records[: None if count is None else count - seen]:
+                seen += 1
+                if as_json:
+                    print(json.dumps(record, ensure_ascii=False, default=str), flush=True)
+                else:
+                    out.print(render_line(record), markup=False, soft_wrap=True)
+                    sys.stdout.flush()
     finally:
         with contextlib.suppress(Exception):
             await nc.close()
@@ -440,8 +441,31 @@ def _meta(msg: Any) -> dict[str, Any]:
 def describe_message(
     subject: str, data: bytes, meta: dict[str, Any], *, hub_public_key: bytes | None = None
 ) -> dict[str, Any]:
-    """One message as a JSON-ready dict: `subject`, `seq`, `time`, `type` and what it says.
-    Never raises on bad input: what cannot be decoded is reported with the reason."""
+    """A message carrying one item (see `describe_messages`) as a JSON-ready dict."""
+    return describe_messages(subject, data, meta, hub_public_key=hub_public_key)[0]
+
+
+def describe_messages(
+    subject: str, data: bytes, meta: dict[str, Any], *, hub_public_key: bytes | None = None
+) -> list[dict[str, Any]]:
+    """What one message says, one JSON-ready dict per item (the hub batches ledger events
+    and receipts): `subject`, `seq`, `time`, `type` and the item. Never raises on bad
+    input: what cannot be decoded is reported with the reason."""
+    base = _base_record(subject, meta)
+    try:
+        if subject.startswith("truc.ledger."):
+            lines = data.split(b"\n")
+            return [dict(base, type="ledger_event", **_ledger_event(line)) for line in lines]
+        if subject.startswith("truc.out.") and subject.endswith(".rcpt"):
+            return [dict(base, type="receipt", **r) for r in _receipts(data, hub_public_key)]
+    except Exception as error:  # a viewer shows what it cannot read; it does not stop
+        return [
+            dict(base, type="undecodable", error=f"{type(error).__name__}: {error}", size=len(data))
+        ]
+    return [_describe_one(base, subject, data, hub_public_key)]
+
+
+def _base_record(subject: str, meta: dict[str, Any]) -> dict[str, Any]:
     when = meta.get("time")
     record: dict[str, Any] = {
         "subject": subject,
@@ -450,17 +474,19 @@ def describe_message(
         if isinstance(when, datetime)
         else when,
     }
+    return record
+
+
+def _describe_one(
+    record: dict[str, Any], subject: str, data: bytes, hub_public_key: bytes | None
+) -> dict[str, Any]:
     try:
-        if subject.startswith("truc.ledger."):
-            record.update(type="ledger_event", **_ledger_event(data))
-        elif subject.startswith("truc.dead."):
+        if subject.startswith("truc.dead."):
             record.update(type="dead_letter", **_dead_letter(data))
         elif subject.startswith("truc.in."):
             record.update(type="envelope", **_envelope(data))
         elif subject.startswith("truc.out.") and subject.endswith(".msg"):
             record.update(type="routed", **_routed(data, hub_public_key))
-        elif subject.startswith("truc.out.") and subject.endswith(".rcpt"):
-            record.update(type="receipt", **_receipt(data, hub_public_key))
         else:
             record.update(type="raw", size=len(data))
     except Exception as error:  # a viewer shows what it cannot read; it does not stop
@@ -571,26 +597,35 @@ def _routed(data: bytes, hub_public_key: bytes | None) -> dict[str, Any]:
     return record
 
 
-def _receipt(data: bytes, hub_public_key: bytes | None) -> dict[str, Any]:
-    from adapters.crypto import RECEIPT_CONTEXT, verify
+def _receipts(data: bytes, hub_public_key: bytes | None) -> list[dict[str, Any]]:
+    """A receipt, or each receipt of a batch, with the (one) hub signature's verdict."""
+    from adapters.crypto import RECEIPT_CONTEXT, RECEIPTS_CONTEXT, verify
     from adapters.pb.truc.v1 import envelope_pb2
 
     signed = envelope_pb2.SignedReceipt.FromString(data)
-    receipt = envelope_pb2.Receipt.FromString(signed.receipt)
-    return {
-        "message_id": receipt.message_id,
-        "document_id": receipt.document_id,
-        "accepted": receipt.accepted,
-        "ledger_position": receipt.ledger_position,
-        "recorded_at": _iso_ms(receipt.recorded_at_ms) if receipt.recorded_at_ms else None,
-        "reject_code": receipt.reject_code,
-        "reject_reason": receipt.reject_reason,
-        "delivered_to": receipt.delivered_to,
-        "hub_signature": _checked(
-            hub_public_key,
-            lambda key: verify(key, RECEIPT_CONTEXT, signed.receipt, signed.hub_signature),
-        ),
-    }
+    if signed.receipts:
+        signed_bytes, context = signed.receipts, RECEIPTS_CONTEXT
+        receipts = list(envelope_pb2.ReceiptBatch.FromString(signed.receipts).receipts)
+    else:
+        signed_bytes, context = signed.receipt, RECEIPT_CONTEXT
+        receipts = [envelope_pb2.Receipt.FromString(signed.receipt)]
+    signature = _checked(
+        hub_public_key, lambda key: verify(key, context, signed_bytes, signed.hub_signature)
+    )
+    return [
+        {
+            "message_id": receipt.message_id,
+            "document_id": receipt.document_id,
+            "accepted": receipt.accepted,
+            "ledger_position": receipt.ledger_position,
+            "recorded_at": _iso_ms(receipt.recorded_at_ms) if receipt.recorded_at_ms else None,
+            "reject_code": receipt.reject_code,
+            "reject_reason": receipt.reject_reason,
+            "delivered_to": receipt.delivered_to,
+            "hub_signature": signature,
+        }
+        for receipt in receipts
+    ]
 
 
 def _checked(key: bytes | None, check: Callable[[bytes], bool]) -> str:

@@ -19,29 +19,29 @@ from hub.bench_ledger import EVENTS_PER_DOCUMENT, run_ledger_bench
 from ledger.storage import SqliteStorage
 
 
-def test_the_bench_prints_every_figure_as_json() -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "hub.cli.main",
-            "bench",
-            "--documents",
-            "30",
-            "--concurrency",
-            "8",
-            "--rate",
-            "20",
-            "--seconds",
-            "1",
-            "--ledger-events",
-            "500",
-            "--json",
-        ],
+def _bench(*options: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hub.cli.main", "bench", *options],
         capture_output=True,
         text=True,
         timeout=240,
         check=False,
+    )
+
+
+def test_the_bench_prints_every_figure_as_json() -> None:
+    done = _bench(
+        "--documents",
+        "30",
+        "--concurrency",
+        "8",
+        "--rate",
+        "20",
+        "--seconds",
+        "1",
+        "--ledger-events",
+        "500",
+        "--json",
     )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout)
@@ -52,6 +52,37 @@ def test_the_bench_prints_every_figure_as_json() -> None:
     )
     assert 0 < result["latency_ms"]["p50"] <= result["latency_ms"]["p99"]
     assert result["ledger_events_per_s"] > 0 and result["replay_events_per_s"] > 0
+    assert result["api"] == "stream"
+
+
+def test_the_bench_measures_the_unary_api_too() -> None:
+    done = _bench(
+        "--api",
+        "unary",
+        "--documents",
+        "20",
+        "--concurrency",
+        "4",
+        "--rate",
+        "20",
+        "--seconds",
+        "1",
+        "--ledger-events",
+        "0",
+        "--single-process",
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout)
+    assert result["api"] == "unary"
+    assert result["docs_per_s"] > 0 and result["latency_ms"]["p50"] > 0
+    assert "unary API" in done.stderr
+
+
+def test_an_unknown_api_is_a_usage_error() -> None:
+    done = _bench("--api", "carrier-pigeon")
+    assert done.returncode == 2
+    assert "--api: 'carrier-pigeon' is not one of stream, unary" in done.stderr
 
 
 def test_the_ledger_bench_logs_every_event_in_the_merkle_log(tmp_path: Path) -> None:

@@ -97,8 +97,10 @@ async def test_adapter_cannot_read_another_members_messages(embedded_stack: Stac
         await nc.subscribe("_INBOX.>")
         await nc.flush()
         await eventually(
-            lambda: violations.saw("Permissions Violation for Subscription to \"truc.out")
-            and violations.saw("Permissions Violation for Subscription to \"_INBOX.>"),
+            lambda: (
+                violations.saw('Permissions Violation for Subscription to "truc.out')
+                and violations.saw('Permissions Violation for Subscription to "_INBOX.>')
+            ),
             what="both subscriptions denied",
         )
     finally:

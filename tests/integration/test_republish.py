@@ -8,6 +8,7 @@ publishes the very same bytes again on its own, and the hub records the message 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 import grpc
 import pytest
@@ -23,16 +24,16 @@ async def test_a_failed_publish_is_published_again_and_recorded_once(
     stack: Stack, nats_server: EmbeddedNats, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     gateway = stack.adapters[G22].gateway
-    real_publish = gateway._publish
+    real_publish = gateway._publish_each
     failures: list[str] = []
 
-    async def flaky_publish(message_id: str, envelope: bytes) -> None:
+    async def flaky_publish(messages: Sequence[tuple[str, bytes]]) -> list[BaseException | None]:
         if not failures:
-            failures.append(message_id)
-            raise ConnectionError("NATS away for a moment")
-        await real_publish(message_id, envelope)
+            failures.extend(message_id for message_id, _ in messages)
+            return [ConnectionError("NATS away for a moment") for _ in messages]
+        return await real_publish(messages)
 
-    monkeypatch.setattr(gateway, "_publish", flaky_publish)
+    monkeypatch.setattr(gateway, "_publish_each", flaky_publish)
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await document_stub(stack, G22).SendDocument(
             exchange_pb2.SendDocumentRequest(

@@ -331,7 +331,6 @@ class LedgerContract:
         assert scan_ledger(ledger).by_type() == {"RefusedMessage.Refused": 1}
         assert replay_all(ledger, instant(1)).counts() == {"refusal": 1}
 
-
     def test_a_dossier_recorded_before_the_dossier_work_is_read_and_carried_on(
         self, ledger: Ledger
     ) -> None:

@@ -93,9 +93,10 @@ async def _feed_positions(url: str) -> list[int]:
         positions = []
         for seq in range(info.state.first_seq, info.state.last_seq + 1):
             msg = await js.get_msg(subjects.LEDGER_STREAM, seq)
-            body = json.loads(msg.data or b"{}")
-            if str(body.get("topic", "")).startswith("ledger.document:"):
-                positions.append(int(body["position"]))
+            for line in (msg.data or b"{}").split(b"\n"):  # one event a line
+                body = json.loads(line)
+                if str(body.get("topic", "")).startswith("ledger.document:"):
+                    positions.append(int(body["position"]))
         return positions
     finally:
         await nc.close()

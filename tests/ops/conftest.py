@@ -309,8 +309,9 @@ async def send_refused(stack: Stack, sender: str, recipient: str) -> str:
 async def settled(stack: Stack, *, dead: int = 0) -> None:
     """Wait until every publication of the batches so far is stored: the newest entry on the
     ledger feed is the ledger's newest event, and the dead-letter stream holds `dead`
-    letters. (A sender's receipt can arrive before the same batch's ledger-feed entries are
-    stored: they are published together, pipelined, into different streams.)"""
+    letters. (The feed's newest message may carry several events, one a line. A sender's
+    receipt can arrive before the same batch's ledger-feed entries are stored: they are
+    published together, pipelined, into different streams.)"""
     js = stack.hub_nc.jetstream()
 
     async def stored() -> bool:
@@ -320,7 +321,8 @@ async def settled(stack: Stack, *, dead: int = 0) -> None:
             return False
         newest = await js.get_msg("TRUC_LEDGER", feed.state.last_seq)
         size = await asyncio.to_thread(stack.ledger.size)
-        return bool(json.loads(newest.data or b"{}").get("position") == size)
+        last_line = (newest.data or b"{}").rsplit(b"\n", 1)[-1]  # one event a line
+        return bool(json.loads(last_line).get("position") == size)
 
     await eventually(stored, what=f"the ledger feed and {dead} dead letter(s) to be stored")
 

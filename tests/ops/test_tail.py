@@ -16,8 +16,8 @@ from adapters.crypto import Signer
 from adapters.envelope import ProtobufCodec, open_envelope, seal
 from adapters.pb.truc.v1 import document_pb2
 from hub.bootstrap import Stack
-from hub.cli.ops import describe_message, parse_span, render_line, stream_for
-from hub.model import Kind
+from hub.cli.ops import describe_message, describe_messages, parse_span, render_line, stream_for
+from hub.model import Kind, ReceiptFacts
 from tests.ops.conftest import cli, report_status, send_document
 from tests.support import G15, G22, H49
 
@@ -141,6 +141,35 @@ def test_ledger_events_and_dead_letters_are_json_made_readable() -> None:
     assert "REFUSED route_not_allowed from 000.00.00.G22" in render_line(dead)
 
 
+def test_a_batched_message_is_shown_one_line_per_item() -> None:
+    hub = Signer.generate("truc.test")
+    receipts = ProtobufCodec(hub).receipts(
+        [
+            ReceiptFacts(message_id="m-1", document_id="d-1", accepted=True, ledger_position=4),
+            ReceiptFacts(message_id="m-2", document_id="d-2", accepted=False, reject_code="replay"),
+        ]
+    )
+    records = describe_messages(
+        "truc.out.000_00_00_G22.rcpt", receipts, META, hub_public_key=hub.public_key
+    )
+    assert [(r["message_id"], r["accepted"], r["hub_signature"]) for r in records] == [
+        ("m-1", True, "valid"),
+        ("m-2", False, "valid"),
+    ]
+    assert all(r["seq"] == 7 and r["type"] == "receipt" for r in records)
+    lines = b"\n".join(
+        json.dumps(
+            {"position": p, "originator_id": "x", "originator_version": p, "topic": t, "state": {}}
+        ).encode()
+        for p, t in ((8, "ledger.document:Document.Routed"), (9, "ledger.document:Document.Routed"))
+    )
+    events = describe_messages("truc.ledger.document.routed", lines, META)
+    assert [(e["position"], e["event"]) for e in events] == [
+        (8, "Document.Routed"),
+        (9, "Document.Routed"),
+    ]
+
+
 def test_garbage_is_reported_not_raised() -> None:
     record = describe_message("truc.in.000_00_00_G22", b"\x00not protobuf\xff", META)
     assert record["type"] == "undecodable" and record["size"] == 14
@@ -215,13 +244,16 @@ async def test_tail_all_replays_the_ledger_feed_in_order(stack: Stack) -> None:
         for r in [json.loads(line) for line in done.stdout.splitlines()][:registry_events]
     )
     first = sent.ledger_position
-    n = registry_events
-    assert [(r["seq"], r["position"], r["event"]) for r in records] == [
-        (n + 1, first, "Document.Sent"),
-        (n + 2, first + 1, "Document.Routed"),
-        (n + 3, first + 2, "Document.Routed"),
-        (n + 4, first + 3, "Document.StatusReported"),
+    assert [(r["position"], r["event"]) for r in records] == [
+        (first, "Document.Sent"),
+        (first + 1, "Document.Routed"),
+        (first + 2, "Document.Routed"),
+        (first + 3, "Document.StatusReported"),
     ]
+    # The hub publishes a batch's events of one kind as one message: both routings share
+    # a stream sequence, one line each.
+    seqs = [r["seq"] for r in records]
+    assert seqs[1] == seqs[2] and seqs[0] < seqs[1] < seqs[3]
     assert records[0]["state"]["subject"] == "Tail me"
     assert records[3]["state"]["status_code"] == "01"
     assert "following truc.ledger.> in TRUC_LEDGER (from the start)" in done.stderr

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from adapters.crypto import (
     ENVELOPE_CONTEXT,
     RECEIPT_CONTEXT,
+    RECEIPTS_CONTEXT,
     STAMP_CONTEXT,
     CryptoError,
     Signer,
@@ -38,12 +39,13 @@ from adapters.envelope import (
     inspect_payload,
     open_envelope,
     open_receipt,
+    open_receipts,
     open_routed,
     seal,
 )
 from adapters.pb.truc.v1 import document_pb2, envelope_pb2
 from hub.errors import MalformedMessage
-from hub.model import AttachmentDigest, Kind, Opened
+from hub.model import AttachmentDigest, Kind, Opened, ReceiptFacts
 from tests.support import G15, G22, H49
 
 NOW_MS = 1_750_000_000_000
@@ -638,6 +640,80 @@ def test_a_stamp_signature_cannot_pass_as_a_receipt_signature() -> None:
         open_receipt(forged, hub_public_key=HUB.public_key)
     assert verify(HUB.public_key, STAMP_CONTEXT, routed.stamp, routed.hub_signature)
     assert not verify(HUB.public_key, RECEIPT_CONTEXT, routed.stamp, routed.hub_signature)
+
+
+def _batch(*positions: int) -> bytes:
+    return CODEC.receipts(
+        [
+            ReceiptFacts(
+                message_id=str(uuid.uuid4()), document_id=DOC_ID, accepted=True, ledger_position=p
+            )
+            for p in positions
+        ]
+    )
+
+
+def test_a_receipt_batch_opens_to_each_receipt_in_order() -> None:
+    receipts = open_receipts(_batch(3, 5, 9), hub_public_key=HUB.public_key)
+    assert [r.ledger_position for r in receipts] == [3, 5, 9]
+    assert all(r.version == 1 and r.accepted for r in receipts)
+
+
+def test_a_lone_receipt_is_written_as_before_batching() -> None:
+    facts = ReceiptFacts(message_id=MSG_ID, document_id=DOC_ID, accepted=True, ledger_position=7)
+    assert CODEC.receipts([facts]) == CODEC.receipt(
+        message_id=MSG_ID, document_id=DOC_ID, accepted=True, ledger_position=7
+    )
+
+
+@given(data=st.data())
+def test_any_single_byte_change_to_a_receipt_batch_is_refused(data: st.DataObject) -> None:
+    raw = _batch(1, 2)
+    position = data.draw(st.integers(0, len(raw) - 1))
+    mask = data.draw(st.integers(1, 255))
+    with pytest.raises(MalformedMessage):
+        open_receipts(_flip(raw, position, mask), hub_public_key=HUB.public_key)
+
+
+def test_a_receipt_batch_with_one_receipt_dropped_is_refused() -> None:
+    signed = envelope_pb2.SignedReceipt.FromString(_batch(1, 2))
+    batch = envelope_pb2.ReceiptBatch.FromString(signed.receipts)
+    del batch.receipts[1]
+    forged = envelope_pb2.SignedReceipt(
+        receipts=batch.SerializeToString(), hub_signature=signed.hub_signature
+    ).SerializeToString()
+    with pytest.raises(EnvelopeError, match="hub_signature"):
+        open_receipts(forged, hub_public_key=HUB.public_key)
+
+
+def test_a_single_receipt_signature_cannot_pass_for_a_batch() -> None:
+    single = envelope_pb2.SignedReceipt.FromString(
+        CODEC.receipt(message_id=MSG_ID, document_id=DOC_ID, accepted=True)
+    )
+    batch = envelope_pb2.ReceiptBatch(
+        receipts=[envelope_pb2.Receipt.FromString(single.receipt)]
+    ).SerializeToString()
+    forged = envelope_pb2.SignedReceipt(
+        receipts=batch, hub_signature=single.hub_signature
+    ).SerializeToString()
+    with pytest.raises(EnvelopeError, match="hub_signature"):
+        open_receipts(forged, hub_public_key=HUB.public_key)
+
+
+def test_a_receipt_message_must_carry_one_form_and_something() -> None:
+    signed = envelope_pb2.SignedReceipt.FromString(_batch(1, 2))
+    both = envelope_pb2.SignedReceipt(
+        receipt=b"x", receipts=signed.receipts, hub_signature=signed.hub_signature
+    ).SerializeToString()
+    with pytest.raises(EnvelopeError, match="both"):
+        open_receipts(both, hub_public_key=HUB.public_key)
+    empty = b""
+    signature = HUB.sign(RECEIPTS_CONTEXT, empty)
+    with pytest.raises(EnvelopeError):
+        open_receipts(
+            envelope_pb2.SignedReceipt(hub_signature=signature).SerializeToString(),
+            hub_public_key=HUB.public_key,
+        )
 
 
 # -- keys ---------------------------------------------------------------------------------

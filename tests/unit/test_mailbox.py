@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from adapters.document.mailbox import Mailbox
+from adapters.document.mailbox import Mailbox, Outbound
 from tests.support import G15, G22, H49
 
 DOC = "6f1c1f9e-3c1b-4f57-9a55-0d7f3b1f2a10"
@@ -116,6 +116,46 @@ def test_acknowledging_an_unknown_delivery_id_returns_false(mailbox: Mailbox) ->
     assert not mailbox.acknowledge(42, now_ms=1)
 
 
+def _proof(message_id: str) -> Outbound:
+    return Outbound(message_id, DOC, "delivery", (G22,), b"proof:" + message_id.encode(), b"", 1)
+
+
+def test_acknowledge_many_marks_each_once_and_keeps_the_proofs_of_those_it_marked(
+    mailbox: Mailbox,
+) -> None:
+    for message_id in ("a", "b", "c"):
+        _receive(mailbox, message_id)
+    assert mailbox.acknowledge(2, now_ms=1)
+    proofs = {1: _proof("p1"), 2: _proof("p2"), 3: _proof("p3")}
+    assert mailbox.acknowledge_many([1, 2, 3, 42], now_ms=5, proofs=proofs) == [1, 3]
+    assert mailbox.inbox() == []
+    # Item 2 was marked before: its proof (signed again by a racing call) is not kept.
+    assert [r.message_id for r in mailbox.unconfirmed()] == ["p1", "p3"]
+    assert mailbox.acknowledge_many([1, 3], now_ms=6, proofs=proofs) == []
+
+
+def test_acknowledge_many_marks_nothing_when_keeping_a_proof_fails(
+    path: Path, mailbox: Mailbox
+) -> None:
+    _receive(mailbox, "a")
+    _receive(mailbox, "b")
+    broken = Outbound("p2", DOC, "delivery", (object(),), b"", b"", 1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        mailbox.acknowledge_many([1, 2], now_ms=5, proofs={1: _proof("p1"), 2: broken})
+    assert [r.message_id for r in mailbox.inbox()] == ["a", "b"]
+    assert mailbox.unconfirmed() == []
+
+
+def test_inbox_items_leaves_unknown_ids_out(mailbox: Mailbox) -> None:
+    for message_id in ("a", "b"):
+        _receive(mailbox, message_id)
+    assert {i: r.message_id for i, r in mailbox.inbox_items([2, 9, 1]).items()} == {
+        1: "a",
+        2: "b",
+    }
+    assert mailbox.inbox_items(list(range(1, 1200))).keys() == {1, 2}
+
+
 def test_inbox_after_with_acknowledged_items(mailbox: Mailbox) -> None:
     for message_id in ("a", "b", "c"):
         _receive(mailbox, message_id)
@@ -184,6 +224,25 @@ def test_store_sent_twice_keeps_the_first_bytes(mailbox: Mailbox) -> None:
     row = mailbox.sent("s1")
     assert row is not None and row.envelope == b"envelope:s1"
     assert len(mailbox.sent_for(DOC)) == 1
+
+
+def test_store_sent_many_keeps_all_in_order_and_the_first_bytes_of_a_known_id(
+    mailbox: Mailbox,
+) -> None:
+    _send(mailbox, "s1")
+    batch = [
+        Outbound("s2", DOC, "document", (H49,), b"e2", b"p2", 2000),
+        Outbound("s1", DOC, "document", (H49,), b"re-signed", b"p1", 2000),
+        Outbound("s3", DOC, "document", (G15, H49), b"e3", b"p3", 3000),
+    ]
+    assert mailbox.store_sent_many(batch) == [True, False, True]
+    assert [(r.message_id, r.envelope) for r in mailbox.unconfirmed()] == [
+        ("s1", b"envelope:s1"),
+        ("s2", b"e2"),
+        ("s3", b"e3"),
+    ]
+    row = mailbox.sent("s3")
+    assert row is not None and row.recipients == (G15, H49)
 
 
 def test_accepting_receipt_confirms_the_message(mailbox: Mailbox) -> None:

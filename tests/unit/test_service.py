@@ -14,7 +14,14 @@ from pathlib import Path
 import pytest
 
 from adapters.crypto import Signer
-from adapters.envelope import ProtobufCodec, open_receipt, open_routed, seal
+from adapters.envelope import (
+    EnvelopeError,
+    ProtobufCodec,
+    open_receipt,
+    open_receipts,
+    open_routed,
+    seal,
+)
 from adapters.pb.truc.v1 import document_pb2, envelope_pb2
 from hub import subjects
 from hub.intake import Intake
@@ -202,15 +209,45 @@ async def test_an_accepted_document_is_published_on_the_ledger_feed(hub: Hub) ->
     assert feed, "recorded events must reach the ledger feed"
     positions = []
     for publication in feed:
-        body = json.loads(publication.data)
-        assert publication.msg_id == f"ledger:{body['position']}"
-        assert publication.subject == subjects.ledger_feed(body["topic"])
-        assert set(body) >= {"position", "originator_id", "originator_version", "topic", "state"}
-        positions.append(body["position"])
+        lines = [json.loads(line) for line in publication.data.split(b"\n")]
+        assert publication.items == len(lines)
+        for body in lines:
+            assert publication.subject == subjects.ledger_feed(body["topic"])
+            assert set(body) >= {"position", "originator_id", "originator_version", "topic"}
+            assert "state" in body
+            positions.append(body["position"])
+        if len(lines) == 1:
+            assert publication.msg_id == f"ledger:{lines[0]['position']}"
+        else:
+            assert publication.msg_id.startswith(f"ledger:{lines[0]['position']}+{len(lines)}:")
     assert positions == list(range(1, hub.ledger.size() + 1))
-    subjects_seen = [p.subject for p in feed]
-    assert subjects_seen[0] == "truc.ledger.document.sent"
-    assert subjects_seen.count("truc.ledger.document.routed") == 2
+    # One message per kind of event: both routings travel together, in ledger order.
+    assert [(p.subject, p.items) for p in feed] == [
+        ("truc.ledger.document.sent", 1),
+        ("truc.ledger.document.routed", 2),
+    ]
+
+
+async def test_a_batch_answers_each_sender_with_one_signed_message(hub: Hub) -> None:
+    items = [_inbound(recipients=(H49,)) for _ in range(3)]
+    report = await hub.process(*(item for _, item in items))
+    assert report.accepted == 3
+    publications = hub.publisher.last
+    answer = _one(publications, subjects.receipts(G22))
+    assert answer.items == 3
+    receipts = open_receipts(answer.data, hub_public_key=HUB_KEY.public_key)
+    assert [r.message_id for r in receipts] == [message_id for message_id, _ in items]
+    assert all(r.accepted and r.ledger_position for r in receipts)
+    with pytest.raises(EnvelopeError, match="carries 3 receipts"):
+        open_receipt(answer.data, hub_public_key=HUB_KEY.public_key)
+    # Counted per receipt, as before batching.
+    assert report.published_subjects.count(subjects.receipts(G22)) == 3
+    assert report.published == len(publications)
+    # The same batch again is the same message to JetStream (deduplicated by its id).
+    await hub.process(*(item for _, item in items))
+    again = _one(hub.publisher.last, subjects.receipts(G22))
+    assert again.msg_id == answer.msg_id
+    assert again.data == answer.data
 
 
 async def test_the_same_batch_twice_records_nothing_new_and_routes_the_same_ids(hub: Hub) -> None:
@@ -259,9 +296,11 @@ async def test_the_same_message_twice_in_one_batch_is_recorded_once_with_one_pos
     }
     assert positions == {1}
     receipts = [
-        open_receipt(p.data, hub_public_key=HUB_KEY.public_key)
+        r
         for p in _by_subject(publications, subjects.receipts(G22))
+        for r in open_receipts(p.data, hub_public_key=HUB_KEY.public_key)
     ]
+    assert len(receipts) == 2
     assert {r.ledger_position for r in receipts} == {1}
 
 
@@ -412,8 +451,12 @@ async def test_a_retry_after_a_failed_publish_records_nothing_twice(hub: Hub) ->
         f"{message_id}:{H49}",
         f"{message_id}:{G15}",
     }
-    receipts = {p.msg_id for p in _by_subject(publications, subjects.receipts(G22))}
-    assert receipts == {f"{message_id}:receipt", f"{rejected_id}:receipt"}
+    answer = _one(publications, subjects.receipts(G22))
+    receipts = open_receipts(answer.data, hub_public_key=HUB_KEY.public_key)
+    assert [(r.message_id, r.accepted) for r in receipts] == [
+        (message_id, True),
+        (rejected_id, False),
+    ]
     assert _one(publications, subjects.dead_letter(G22)).msg_id == f"{rejected_id}:dead"
 
 
@@ -423,8 +466,9 @@ async def test_a_retry_after_a_failed_publish_still_feeds_every_recorded_event(h
     with pytest.raises(PublishFailed):
         await hub.process(item)
     await hub.process(item)
-    fed = {p.msg_id for batch in hub.publisher.published for p in _feed(batch)}
-    assert fed == {f"ledger:{position}" for position in range(1, hub.ledger.size() + 1)}
+    (retry,) = hub.publisher.published  # the first attempt published nothing
+    fed = sorted(json.loads(line)["position"] for p in _feed(retry) for line in p.data.split(b"\n"))
+    assert fed == list(range(1, hub.ledger.size() + 1))
 
 
 async def test_an_empty_batch_records_and_publishes_nothing(hub: Hub) -> None:

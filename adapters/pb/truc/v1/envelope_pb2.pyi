@@ -125,12 +125,20 @@ class Receipt(_message.Message):
     def __init__(self, version: _Optional[int] = ..., message_id: _Optional[str] = ..., document_id: _Optional[str] = ..., accepted: _Optional[bool] = ..., ledger_position: _Optional[int] = ..., recorded_at_ms: _Optional[int] = ..., reject_code: _Optional[str] = ..., reject_reason: _Optional[str] = ..., delivered_to: _Optional[str] = ...) -> None: ...
 
 class SignedReceipt(_message.Message):
-    __slots__ = ("receipt", "hub_signature")
+    __slots__ = ("receipt", "hub_signature", "receipts")
     RECEIPT_FIELD_NUMBER: _ClassVar[int]
     HUB_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    RECEIPTS_FIELD_NUMBER: _ClassVar[int]
     receipt: bytes
     hub_signature: bytes
-    def __init__(self, receipt: _Optional[bytes] = ..., hub_signature: _Optional[bytes] = ...) -> None: ...
+    receipts: bytes
+    def __init__(self, receipt: _Optional[bytes] = ..., hub_signature: _Optional[bytes] = ..., receipts: _Optional[bytes] = ...) -> None: ...
+
+class ReceiptBatch(_message.Message):
+    __slots__ = ("receipts",)
+    RECEIPTS_FIELD_NUMBER: _ClassVar[int]
+    receipts: _containers.RepeatedCompositeFieldContainer[Receipt]
+    def __init__(self, receipts: _Optional[_Iterable[_Union[Receipt, _Mapping]]] = ...) -> None: ...
 
 class Delivery(_message.Message):
     __slots__ = ("message_id", "delivered_at_ms")

@@ -109,6 +109,26 @@ class SendDocumentResponse(_message.Message):
     recorded: bool
     def __init__(self, document_id: _Optional[str] = ..., message_id: _Optional[str] = ..., ledger_position: _Optional[int] = ..., recorded: _Optional[bool] = ...) -> None: ...
 
+class SendDocumentResult(_message.Message):
+    __slots__ = ("index", "sent", "error")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    SENT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    sent: SendDocumentResponse
+    error: SendDocumentError
+    def __init__(self, index: _Optional[int] = ..., sent: _Optional[_Union[SendDocumentResponse, _Mapping]] = ..., error: _Optional[_Union[SendDocumentError, _Mapping]] = ...) -> None: ...
+
+class SendDocumentError(_message.Message):
+    __slots__ = ("code", "field", "message")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    field: str
+    message: str
+    def __init__(self, code: _Optional[int] = ..., field: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
 class InboxRequest(_message.Message):
     __slots__ = ("include_acknowledged", "follow")
     INCLUDE_ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
@@ -148,16 +168,24 @@ class InboxItem(_message.Message):
     def __init__(self, delivery_id: _Optional[int] = ..., message_id: _Optional[str] = ..., kind: _Optional[str] = ..., document_id: _Optional[str] = ..., sender: _Optional[str] = ..., ledger_position: _Optional[int] = ..., received_at_ms: _Optional[int] = ..., acknowledged: _Optional[bool] = ..., document: _Optional[_Union[_document_pb2.Document, _Mapping]] = ..., status: _Optional[_Union[_document_pb2.StatusUpdate, _Mapping]] = ..., delivered_message_id: _Optional[str] = ..., routed_envelope: _Optional[bytes] = ..., attachment_problems: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class AckInboxRequest(_message.Message):
-    __slots__ = ("delivery_id",)
+    __slots__ = ("delivery_id", "delivery_ids")
     DELIVERY_ID_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_IDS_FIELD_NUMBER: _ClassVar[int]
     delivery_id: int
-    def __init__(self, delivery_id: _Optional[int] = ...) -> None: ...
+    delivery_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, delivery_id: _Optional[int] = ..., delivery_ids: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class AckInboxResponse(_message.Message):
-    __slots__ = ("already_acknowledged",)
+    __slots__ = ("already_acknowledged", "acknowledged_ids", "already_acknowledged_ids", "unknown_ids")
     ALREADY_ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
+    ACKNOWLEDGED_IDS_FIELD_NUMBER: _ClassVar[int]
+    ALREADY_ACKNOWLEDGED_IDS_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_IDS_FIELD_NUMBER: _ClassVar[int]
     already_acknowledged: bool
-    def __init__(self, already_acknowledged: _Optional[bool] = ...) -> None: ...
+    acknowledged_ids: _containers.RepeatedScalarFieldContainer[int]
+    already_acknowledged_ids: _containers.RepeatedScalarFieldContainer[int]
+    unknown_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, already_acknowledged: _Optional[bool] = ..., acknowledged_ids: _Optional[_Iterable[int]] = ..., already_acknowledged_ids: _Optional[_Iterable[int]] = ..., unknown_ids: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class UpdateStatusRequest(_message.Message):
     __slots__ = ("document_id", "status_code", "description", "staff", "wait_for_receipt")

@@ -39,6 +39,11 @@ class DocumentExchangeStub:
                 request_serializer=truc_dot_v1_dot_exchange__pb2.SendDocumentRequest.SerializeToString,
                 response_deserializer=truc_dot_v1_dot_exchange__pb2.SendDocumentResponse.FromString,
                 _registered_method=True)
+        self.SendDocuments = channel.stream_stream(
+                '/truc.v1.DocumentExchange/SendDocuments',
+                request_serializer=truc_dot_v1_dot_exchange__pb2.SendDocumentRequest.SerializeToString,
+                response_deserializer=truc_dot_v1_dot_exchange__pb2.SendDocumentResult.FromString,
+                _registered_method=True)
         self.Inbox = channel.unary_stream(
                 '/truc.v1.DocumentExchange/Inbox',
                 request_serializer=truc_dot_v1_dot_exchange__pb2.InboxRequest.SerializeToString,
@@ -98,6 +103,18 @@ class DocumentExchangeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SendDocuments(self, request_iterator, context):
+        """Many documents on one stream: one result per request, in the order sent. The adapter
+        takes what the stream has ready (up to 256 at a time), validates each exactly like
+        SendDocument, keeps them in one transaction and publishes them pipelined, so a batch
+        costs about one call. A bad request gets an error result (the field and the reason, as
+        SendDocument would refuse it) and the stream goes on. wait_for_receipt is refused per
+        item: ask GetReceipt for the hub's verdict.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Inbox(self, request, context):
         """Documents, statuses and deliveries addressed to this member, oldest first. Each item
         stays pending until AckInbox names its delivery_id; unacknowledged items come again.
@@ -107,7 +124,8 @@ class DocumentExchangeServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AckInbox(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Acknowledge one item (delivery_id) or many (delivery_ids) in one call.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -176,6 +194,11 @@ def add_DocumentExchangeServicer_to_server(servicer, server):
                     servicer.SendDocument,
                     request_deserializer=truc_dot_v1_dot_exchange__pb2.SendDocumentRequest.FromString,
                     response_serializer=truc_dot_v1_dot_exchange__pb2.SendDocumentResponse.SerializeToString,
+            ),
+            'SendDocuments': grpc.stream_stream_rpc_method_handler(
+                    servicer.SendDocuments,
+                    request_deserializer=truc_dot_v1_dot_exchange__pb2.SendDocumentRequest.FromString,
+                    response_serializer=truc_dot_v1_dot_exchange__pb2.SendDocumentResult.SerializeToString,
             ),
             'Inbox': grpc.unary_stream_rpc_method_handler(
                     servicer.Inbox,
@@ -250,6 +273,33 @@ class DocumentExchange:
             '/truc.v1.DocumentExchange/SendDocument',
             truc_dot_v1_dot_exchange__pb2.SendDocumentRequest.SerializeToString,
             truc_dot_v1_dot_exchange__pb2.SendDocumentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendDocuments(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/truc.v1.DocumentExchange/SendDocuments',
+            truc_dot_v1_dot_exchange__pb2.SendDocumentRequest.SerializeToString,
+            truc_dot_v1_dot_exchange__pb2.SendDocumentResult.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,35 @@
+"""Pipelined publishing answers per publication: one that JetStream refuses does not stop,
+nor hide, the others (a SendDocuments batch reports each document on its own)."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.nats import jetstream
+from adapters.nats.embedded import EmbeddedNats
+from hub.ports import Publication
+
+
+async def test_publish_each_reports_each_publication(nats_server: EmbeddedNats) -> None:
+    nc = await jetstream.connect(nats_server.url, "test-publish-each")
+    try:
+        js = nc.jetstream()
+        await js.add_stream(name="T", subjects=["t.>"], duplicate_window=120.0)
+        publisher = jetstream.JetStreamPublisher(js, timeout=5.0)
+        errors = await publisher.publish_each(
+            [
+                Publication("t.a", b"1", "m1"),
+                Publication("nowhere.b", b"2", "m2"),  # no stream takes this subject
+                Publication("t.c", b"3", "m3"),
+                Publication("t.a", b"1 again", "m1"),  # a duplicate is stored once, not refused
+            ]
+        )
+        assert [e is None for e in errors] == [True, False, True, True]
+        info = await js.stream_info("T")
+        assert info.state.messages == 2
+        with pytest.raises(jetstream.PublishError, match="1 of 2 not stored"):
+            await publisher.publish_all(
+                [Publication("t.d", b"4", "m4"), Publication("nowhere.e", b"5", "m5")]
+            )
+    finally:
+        await jetstream.close(nc)
