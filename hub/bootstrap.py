@@ -250,7 +250,8 @@ async def _feed_outcomes(nc: NATS, outcomes: Sequence[Outcome]) -> None:
     feed carries every recorded event, as monitors and mirrors expect."""
     entries = [e for o in outcomes if isinstance(o, Recorded) for e in o.entries]
     if entries:
-        await jetstream.JetStreamPublisher(nc.jetstream()).publish_all(feed_publications(entries))
+        publisher = jetstream.JetStreamPublisher(nc.jetstream(), max_payload=nc.max_payload)
+        await publisher.publish_all(feed_publications(entries))
 
 
 def _inbound(msg: Msg) -> Inbound:
@@ -466,7 +467,7 @@ async def start_stack(
         intake=intake,
         record=ledger.record,
         codec=codec,
-        publisher=jetstream.JetStreamPublisher(js),
+        publisher=jetstream.JetStreamPublisher(js, max_payload=hub_nc.max_payload),
         clock=clock,
         executor=executor,
     )

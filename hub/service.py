@@ -4,8 +4,11 @@ One batch = one ledger transaction (group commit). The caller acknowledges the i
 messages only after `process` returns, i.e. after the events are durable and every routed
 copy, receipt, ledger-feed entry and dead letter is stored by JetStream; if anything fails
 the batch comes again and the ledger recognises what it already recorded (answering with the
-first recording's position and events), so the very same publications are made again under
-the same ids and nothing is lost or doubled.
+first recording's position and events), so the same publications are made again and nothing
+is lost: routed copies and dead letters under the same ids (JetStream keeps one of each), the
+events already recorded on the ledger feed alone under `ledger:<position>`. The feed and the
+receipts are at least once (a batch that comes again may be grouped differently); their
+consumers skip what they have seen, by position and by message id.
 
 `fault` is a test seam: it is called at each named point between the ledger write and the
 acknowledgement, and raising there is how tests simulate a crash at that point.
@@ -18,9 +21,10 @@ import base64
 import hashlib
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from hub import subjects
 from hub.intake import Accepted, Intake, Rejected, Verdict, iso_ms
@@ -36,6 +40,11 @@ from ledger.commands import (
 )
 
 RecordFn = Callable[[Sequence[Command]], list[Outcome]]
+T = TypeVar("T")
+# Well under nats-server's default max_payload (1 MiB): a feed message of a batch of
+# documents with many attachments (each line carries the signed header) stays publishable.
+FEED_MESSAGE_BYTES = 256 * 1024
+RECEIPTS_PER_MESSAGE = 128
 # Points `fault` is called at: after the ledger write, and after publishing (before the ack).
 AFTER_RECORD, AFTER_PUBLISH = "after_record", "after_publish"
 FaultHook = Callable[[str], None]
@@ -111,6 +120,7 @@ class HubService:
         publications: list[Publication] = []
         answers: list[Answer] = []
         fed: list[LedgerEntry] = []
+        fed_new: list[LedgerEntry] = []
         late_refusals: list[Command] = []
         for verdict, command, item in zip(verdicts, commands.commands, batch, strict=True):
             outcome = next(outcomes) if command is not None else None
@@ -141,6 +151,8 @@ class HubService:
             # Duplicates too: a first attempt may have recorded and then failed to publish.
             if isinstance(outcome, Recorded):
                 fed += outcome.entries
+                if not outcome.duplicate:
+                    fed_new += outcome.entries
         if late_refusals:
             started = time.perf_counter()
             recorded = await loop.run_in_executor(self._executor, self._record, late_refusals)
@@ -149,10 +161,18 @@ class HubService:
             for outcome in recorded:
                 if isinstance(outcome, Recorded):
                     fed += outcome.entries
+                    if not outcome.duplicate:
+                        fed_new += outcome.entries
         publications += receipt_publications(self._codec, answers)
         # Once each, in ledger order (a message twice in one batch answers the same entries).
         unique = {entry.position: entry for entry in fed}
-        publications += feed_publications([unique[position] for position in sorted(unique)])
+        # Entries recorded by an earlier attempt go out alone, under their own ids, so that
+        # however often a message comes again JetStream keeps one copy of each.
+        new = {e.position for e in fed_new}
+        again = {e.position for e in fed if e.position not in new}
+        publications += feed_publications(
+            [unique[position] for position in sorted(unique)], alone=again
+        )
         self._at(AFTER_RECORD)
         await self._publisher.publish_all(publications)
         report.published = len(publications)
@@ -379,7 +399,8 @@ class Answer:
 
 
 def receipt_publications(codec: EnvelopeCodec, answers: Sequence[Answer]) -> list[Publication]:
-    """One signed message per member for all its receipts of a batch.
+    """One signed message per member for its receipts of a batch (at most
+    `RECEIPTS_PER_MESSAGE` a message).
 
     Signing and publishing each receipt alone cost the hub a signature and JetStream a
     message apiece, three per document. A lone receipt keeps its own id; a batch's id is
@@ -390,38 +411,70 @@ def receipt_publications(codec: EnvelopeCodec, answers: Sequence[Answer]) -> lis
     for answer in answers:
         by_member.setdefault(answer.member, []).append(answer)
     out = []
-    for member, mine in by_member.items():
-        msg_id = (
-            mine[0].msg_id if len(mine) == 1 else _batch_id("receipts", [a.msg_id for a in mine])
-        )
-        out.append(
-            Publication(
-                subjects.receipts(member),
-                codec.receipts([a.facts for a in mine]),
-                msg_id,
-                items=len(mine),
+    for member, theirs in by_member.items():
+        for mine in chunks(theirs, lambda _: 1, RECEIPTS_PER_MESSAGE):
+            msg_id = (
+                mine[0].msg_id
+                if len(mine) == 1
+                else _batch_id("receipts", [a.msg_id for a in mine])
             )
-        )
+            out.append(
+                Publication(
+                    subjects.receipts(member),
+                    codec.receipts([a.facts for a in mine]),
+                    msg_id,
+                    items=len(mine),
+                )
+            )
     return out
 
 
-def feed_publications(entries: Sequence[LedgerEntry]) -> list[Publication]:
+def feed_publications(
+    entries: Sequence[LedgerEntry], *, alone: Collection[int] = ()
+) -> list[Publication]:
     """Recorded events on the ledger feed, for monitors and mirrors: one message per event
     kind per batch (its subject still names the kind, `truc.ledger.document.routed`), each
-    event one line of JSON in ledger order. A lone event is its own message, under its own
-    id, exactly as before batching; a consumer reads every line and skips positions it has
-    seen (a batch processed again after a crash may group its events differently)."""
-    by_subject: dict[str, list[LedgerEntry]] = {}
+    event one line of JSON in ledger order, at most `FEED_MESSAGE_BYTES` a message.
+
+    A lone event is its own message under its own id `ledger:<position>`, exactly as
+    before batching, and so is every position in `alone` (events an earlier attempt
+    recorded: a message that comes again is then deduplicated by JetStream however often
+    it comes). The feed is at least once: a batch processed again after a crash may group
+    its new events differently, so a consumer skips positions it has already seen.
+    """
+    # (subject, None) gathers a kind's new events; (subject, position) holds one alone.
+    groups: dict[tuple[str, int | None], list[LedgerEntry]] = {}
     for entry in entries:
-        by_subject.setdefault(subjects.ledger_feed(entry.topic), []).append(entry)
+        alone_at = entry.position if entry.position in alone else None
+        groups.setdefault((subjects.ledger_feed(entry.topic), alone_at), []).append(entry)
     out = []
-    for subject, mine in by_subject.items():
-        if len(mine) == 1:
-            msg_id = f"ledger:{mine[0].position}"
-        else:
-            msg_id = _batch_id(f"ledger:{mine[0].position}", [str(e.position) for e in mine])
-        out.append(Publication(subject, b"\n".join(map(_feed_line, mine)), msg_id, items=len(mine)))
+    for (subject, _), theirs in groups.items():
+        lines = [(e, _feed_line(e)) for e in theirs]
+        for mine in chunks(lines, lambda line: len(line[1]) + 1, FEED_MESSAGE_BYTES):
+            first = mine[0][0].position
+            if len(mine) == 1:
+                msg_id = f"ledger:{first}"
+            else:
+                msg_id = _batch_id(f"ledger:{first}", [str(e.position) for e, _ in mine])
+            out.append(
+                Publication(subject, b"\n".join(b for _, b in mine), msg_id, items=len(mine))
+            )
     return out
+
+
+def chunks(items: Sequence[T], size_of: Callable[[T], int], budget: int) -> list[list[T]]:
+    """`items` in order, cut into runs whose sizes add up to at most `budget` (an item
+    bigger than the budget is a run of its own)."""
+    runs: list[list[T]] = []
+    used = 0
+    for item in items:
+        size = size_of(item)
+        if not runs or used + size > budget:
+            runs.append([])
+            used = 0
+        runs[-1].append(item)
+        used += size
+    return runs
 
 
 def _batch_id(prefix: str, ids: Sequence[str]) -> str:

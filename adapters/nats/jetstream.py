@@ -36,6 +36,10 @@ class PublishError(Exception):
     """JetStream did not store a publication."""
 
 
+class PayloadTooLargeError(PublishError):
+    """A publication is bigger than the server takes; it was not sent."""
+
+
 def raise_failures(errors: Sequence[BaseException | None]) -> None:
     """Raise PublishError when any of `JetStreamPublisher.publish_each`'s answers failed."""
     failures = [e for e in errors if e is not None]
@@ -148,9 +152,12 @@ async def _ensure_consumer(js: JetStreamContext, stream: str, config: ConsumerCo
 class JetStreamPublisher:
     """Publishes many messages at once (pipelined) and returns when all are stored."""
 
-    def __init__(self, js: JetStreamContext, timeout: float = 10.0) -> None:
+    def __init__(
+        self, js: JetStreamContext, timeout: float = 10.0, max_payload: int | None = None
+    ) -> None:
         self._js = js
         self._timeout = timeout
+        self._max_payload = max_payload
 
     async def publish_all(self, publications: Sequence[Publication]) -> None:
         raise_failures(await self.publish_each(publications))
@@ -161,6 +168,17 @@ class JetStreamPublisher:
         futures: list[asyncio.Future[Any] | None] = []
         errors: list[BaseException | None] = []
         for p in publications:
+            if self._max_payload is not None and len(p.data) > self._max_payload:
+                # Refused here: nats-py would raise after taking a pending-publish slot that
+                # it never gives back, and enough of those stall every later publish.
+                futures.append(None)
+                errors.append(
+                    PayloadTooLargeError(
+                        f"{p.msg_id}: {len(p.data)} bytes, over the server's max_payload "
+                        f"of {self._max_payload}"
+                    )
+                )
+                continue
             try:
                 sent = await self._js.publish_async(
                     p.subject, p.data, headers={"Nats-Msg-Id": p.msg_id}, wait_stall=self._timeout

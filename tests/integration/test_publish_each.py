@@ -33,3 +33,24 @@ async def test_publish_each_reports_each_publication(nats_server: EmbeddedNats) 
             )
     finally:
         await jetstream.close(nc)
+
+
+async def test_a_publication_over_max_payload_is_refused_without_stalling_the_rest(
+    nats_server: EmbeddedNats,
+) -> None:
+    nc = await jetstream.connect(nats_server.url, "test-publish-too-big")
+    try:
+        js = nc.jetstream()
+        await js.add_stream(name="B", subjects=["b.>"])
+        publisher = jetstream.JetStreamPublisher(js, timeout=5.0, max_payload=nc.max_payload)
+        too_big = b"x" * (nc.max_payload + 1)
+        errors = await publisher.publish_each(
+            [Publication("b.big", too_big, "big"), Publication("b.small", b"ok", "small")]
+        )
+        assert isinstance(errors[0], jetstream.PayloadTooLargeError)
+        assert "max_payload" in str(errors[0])
+        assert errors[1] is None
+        assert js.publish_async_pending() == 0  # no publish slot left taken
+        assert (await js.stream_info("B")).state.messages == 1
+    finally:
+        await jetstream.close(nc)

@@ -23,7 +23,7 @@ from adapters.envelope import (
     seal,
 )
 from adapters.pb.truc.v1 import document_pb2, envelope_pb2
-from hub import subjects
+from hub import service, subjects
 from hub.intake import Intake
 from hub.model import Kind
 from hub.ports import Publication
@@ -279,6 +279,24 @@ async def test_the_same_batch_twice_records_nothing_new_and_routes_the_same_ids(
             ).stamp.ledger_position
         )
     assert _one(again, subjects.receipts(G22)).msg_id == f"{message_id}:receipt"
+    # Already recorded: each event fed alone under its own id, whatever the grouping.
+    fed_again = _feed(again)
+    assert sorted(p.msg_id for p in fed_again) == [f"ledger:{n}" for n in range(1, size + 1)]
+
+
+async def test_receipts_for_one_member_are_cut_into_messages_of_a_bounded_size(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "RECEIPTS_PER_MESSAGE", 2)
+    sent = [_inbound(recipients=(H49,)) for _ in range(3)]
+    await hub.process(*(item for _, item in sent))
+    messages = _by_subject(hub.publisher.last, subjects.receipts(G22))
+    assert [p.items for p in messages] == [2, 1]
+    receipts = [
+        r for p in messages for r in open_receipts(p.data, hub_public_key=HUB_KEY.public_key)
+    ]
+    assert [r.message_id for r in receipts] == [message_id for message_id, _ in sent]
+    assert len({p.msg_id for p in messages}) == 2
 
 
 async def test_the_same_message_twice_in_one_batch_is_recorded_once_with_one_position(
