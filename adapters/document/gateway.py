@@ -77,6 +77,8 @@ class Sent:
 
     message_id: str
     error: BaseException | None = None
+    # The document the kept message is about: a retry's own, not the one the retry made up.
+    document_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ class DocumentGateway:
         self._hub_key = hub_public_key
         self._nc = nc
         self._js: JetStreamContext = nc.jetstream()
-        self._publisher = JetStreamPublisher(self._js)
+        self._publisher = JetStreamPublisher(self._js, max_payload=nc.max_payload)
         self.mailbox = mailbox
         self._clock = clock
         self._stop = asyncio.Event()
@@ -291,26 +293,30 @@ class DocumentGateway:
         republisher sends again what the hub leaves unanswered). A message whose id was
         kept before (a retry, or twice in one batch) is not signed anew: its kept bytes are
         published again, which JetStream and the hub recognise by the id."""
-        kept: dict[str, bytes] = {}
+        kept: dict[str, tuple[bytes, str]] = {}  # message id: envelope, document id
         fresh: list[Outbound] = []
-        out: list[tuple[str, bytes]] = []
+        out: list[str] = []
         for message in messages:
             message_id = message.message_id
             if message_id is not None and message_id not in kept:
                 previous = self.mailbox.sent(message_id)
                 if previous is not None:
-                    kept[message_id] = previous.envelope
+                    kept[message_id] = (previous.envelope, previous.document_id)
             if message_id is not None and message_id in kept:
-                out.append((message_id, kept[message_id]))
+                out.append(message_id)
                 continue
             sealed = self._seal(message)
-            kept[sealed.message_id] = sealed.envelope
+            kept[sealed.message_id] = (sealed.envelope, sealed.document_id)
             fresh.append(sealed)
-            out.append((sealed.message_id, sealed.envelope))
+            out.append(sealed.message_id)
         if fresh:
-            self.mailbox.store_sent_many(fresh)
-        errors = await self._publish_each(out)
-        return [Sent(m, e) for (m, _), e in zip(out, errors, strict=True)]
+            stored = self.mailbox.store_sent_many(fresh)
+            for sealed, first in zip(fresh, stored, strict=True):
+                previous = None if first else self.mailbox.sent(sealed.message_id)
+                if previous is not None:  # a concurrent send kept this id first: send its bytes
+                    kept[sealed.message_id] = (previous.envelope, previous.document_id)
+        errors = await self._publish_each([(m, kept[m][0]) for m in out])
+        return [Sent(m, e, kept[m][1]) for m, e in zip(out, errors, strict=True)]
 
     def _seal(self, message: Outgoing) -> Outbound:
         """Sign `message` now (a new message id unless it names one), as `sent` keeps it."""

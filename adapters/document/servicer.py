@@ -323,9 +323,15 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
         sent = await self._gateway.send_many([message for _, message in outgoing])
         for (result, message), done in zip(outgoing, sent, strict=True):
             if done.error is not None:
-                _refuse(result, grpc.StatusCode.UNAVAILABLE, _not_taken(done.error))
+                _refuse(
+                    result,
+                    grpc.StatusCode.UNAVAILABLE,
+                    f"{_not_taken(done.error)}; it is kept as message_id {done.message_id} "
+                    "and published again until the hub answers: retry with that message_id, "
+                    "or ask GetReceipt",
+                )
             else:
-                result.sent.document_id = message.document_id
+                result.sent.document_id = done.document_id or message.document_id
                 result.sent.message_id = done.message_id
         return results
 

@@ -143,6 +143,19 @@ async def test_sending_again_with_the_same_message_ids_duplicates_nothing(stack:
     assert len(counted) == 4
 
 
+async def test_a_retry_without_a_document_id_is_told_the_kept_documents_id(
+    stack: Stack,
+) -> None:
+    request = _request(H49, "Không ghi mã văn bản", message_id=str(uuid.uuid4()))
+    request.ClearField("document_id")  # the adapter makes one up, on each attempt anew
+    (first,) = await _stream(stack, [request])
+    (again,) = await _stream(stack, [request])
+    assert first.sent.message_id == again.sent.message_id == request.message_id
+    assert again.sent.document_id == first.sent.document_id
+    kept = stack.adapters[G22].mailbox.sent(request.message_id)
+    assert kept is not None and kept.document_id == first.sent.document_id
+
+
 async def test_many_items_are_acknowledged_in_one_call_with_a_proof_each(stack: Stack) -> None:
     results = await _stream(stack, [_request(H49, f"Nhận {i}") for i in range(3)])
     items = await _documents_at(stack, H49, 3)
