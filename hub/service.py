@@ -4,11 +4,10 @@ One batch = one ledger transaction (group commit). The caller acknowledges the i
 messages only after `process` returns, i.e. after the events are durable and every routed
 copy, receipt, ledger-feed entry and dead letter is stored by JetStream; if anything fails
 the batch comes again and the ledger recognises what it already recorded (answering with the
-first recording's position and events), so the same publications are made again and nothing
-is lost: routed copies and dead letters under the same ids (JetStream keeps one of each), the
-events already recorded on the ledger feed alone under `ledger:<position>`. The feed and the
-receipts are at least once (a batch that comes again may be grouped differently); their
-consumers skip what they have seen, by position and by message id.
+first recording's position and events), so the same publications are made again under the
+same ids and nothing is lost: JetStream keeps one of each. The feed and the receipts are at
+least once all the same (a message that comes again in other company is grouped
+differently); their consumers skip what they have seen, by position and by message id.
 
 `fault` is a test seam: it is called at each named point between the ledger write and the
 acknowledgement, and raising there is how tests simulate a crash at that point.
@@ -21,7 +20,7 @@ import base64
 import hashlib
 import json
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -120,7 +119,6 @@ class HubService:
         publications: list[Publication] = []
         answers: list[Answer] = []
         fed: list[LedgerEntry] = []
-        fed_new: list[LedgerEntry] = []
         late_refusals: list[Command] = []
         for verdict, command, item in zip(verdicts, commands.commands, batch, strict=True):
             outcome = next(outcomes) if command is not None else None
@@ -151,8 +149,6 @@ class HubService:
             # Duplicates too: a first attempt may have recorded and then failed to publish.
             if isinstance(outcome, Recorded):
                 fed += outcome.entries
-                if not outcome.duplicate:
-                    fed_new += outcome.entries
         if late_refusals:
             started = time.perf_counter()
             recorded = await loop.run_in_executor(self._executor, self._record, late_refusals)
@@ -161,18 +157,10 @@ class HubService:
             for outcome in recorded:
                 if isinstance(outcome, Recorded):
                     fed += outcome.entries
-                    if not outcome.duplicate:
-                        fed_new += outcome.entries
         publications += receipt_publications(self._codec, answers)
         # Once each, in ledger order (a message twice in one batch answers the same entries).
         unique = {entry.position: entry for entry in fed}
-        # Entries recorded by an earlier attempt go out alone, under their own ids, so that
-        # however often a message comes again JetStream keeps one copy of each.
-        new = {e.position for e in fed_new}
-        again = {e.position for e in fed if e.position not in new}
-        publications += feed_publications(
-            [unique[position] for position in sorted(unique)], alone=again
-        )
+        publications += feed_publications([unique[position] for position in sorted(unique)])
         self._at(AFTER_RECORD)
         await self._publisher.publish_all(publications)
         report.published = len(publications)
@@ -429,26 +417,22 @@ def receipt_publications(codec: EnvelopeCodec, answers: Sequence[Answer]) -> lis
     return out
 
 
-def feed_publications(
-    entries: Sequence[LedgerEntry], *, alone: Collection[int] = ()
-) -> list[Publication]:
+def feed_publications(entries: Sequence[LedgerEntry]) -> list[Publication]:
     """Recorded events on the ledger feed, for monitors and mirrors: one message per event
     kind per batch (its subject still names the kind, `truc.ledger.document.routed`), each
     event one line of JSON in ledger order, at most `FEED_MESSAGE_BYTES` a message.
 
-    A lone event is its own message under its own id `ledger:<position>`, exactly as
-    before batching, and so is every position in `alone` (events an earlier attempt
-    recorded: a message that comes again is then deduplicated by JetStream however often
-    it comes). The feed is at least once: a batch processed again after a crash may group
-    its new events differently, so a consumer skips positions it has already seen.
+    A lone event is its own message under its own id `ledger:<position>`, exactly as before
+    batching; a run's id derives from its positions, so a batch that comes again as it was
+    (JetStream's redelivery after a crash) is deduplicated. The feed is at least once all
+    the same: a message that comes again in other company is grouped differently, so a
+    consumer skips positions it has already seen.
     """
-    # (subject, None) gathers a kind's new events; (subject, position) holds one alone.
-    groups: dict[tuple[str, int | None], list[LedgerEntry]] = {}
+    by_subject: dict[str, list[LedgerEntry]] = {}
     for entry in entries:
-        alone_at = entry.position if entry.position in alone else None
-        groups.setdefault((subjects.ledger_feed(entry.topic), alone_at), []).append(entry)
+        by_subject.setdefault(subjects.ledger_feed(entry.topic), []).append(entry)
     out = []
-    for (subject, _), theirs in groups.items():
+    for subject, theirs in by_subject.items():
         lines = [(e, _feed_line(e)) for e in theirs]
         for mine in chunks(lines, lambda line: len(line[1]) + 1, FEED_MESSAGE_BYTES):
             first = mine[0][0].position

@@ -1,5 +1,5 @@
-"""The ledger feed and the receipts, cut into messages: deterministic ids, ledger order, a
-size JetStream takes, and events already recorded fed alone so that repeats deduplicate."""
+"""The ledger feed cut into messages: deterministic ids, ledger order, a size JetStream
+takes."""
 
 from __future__ import annotations
 
@@ -39,16 +39,6 @@ def test_new_events_of_one_kind_share_a_message_with_an_id_derived_from_their_po
     assert publication.msg_id.startswith("ledger:4+3:")
     assert feed_publications(entries)[0].msg_id == publication.msg_id
     assert feed_publications(entries[:2])[0].msg_id != publication.msg_id
-
-
-def test_events_recorded_before_go_alone_under_their_own_ids() -> None:
-    entries = [_entry(p) for p in (4, 5, 6)]
-    publications = feed_publications(entries, alone={5})
-    by_id = {p.msg_id: _positions(p.data) for p in publications}
-    assert by_id.pop("ledger:5") == [5]
-    ((batch_id, positions),) = by_id.items()
-    assert batch_id.startswith("ledger:4+2:")
-    assert positions == [4, 6]
 
 
 def test_a_big_batch_is_cut_into_messages_under_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
