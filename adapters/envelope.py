@@ -11,7 +11,6 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from google.protobuf.message import DecodeError
 
@@ -319,60 +318,42 @@ class ProtobufCodec:
             hub_signature=self._hub.sign(STAMP_CONTEXT, stamp),
         ).SerializeToString(deterministic=True)
 
-    def receipt(
-        self,
-        *,
-        message_id: str,
-        document_id: str,
-        accepted: bool,
-        ledger_position: int = 0,
-        recorded_at_ms: int = 0,
-        reject_code: str = "",
-        reject_reason: str = "",
-        delivered_to: str = "",
-    ) -> bytes:
-        receipt = envelope_pb2.Receipt(
-            version=ENVELOPE_VERSION,
-            message_id=message_id,
-            document_id=document_id,
-            accepted=accepted,
-            ledger_position=ledger_position,
-            recorded_at_ms=recorded_at_ms,
-            reject_code=reject_code,
-            reject_reason=reject_reason,
-            delivered_to=delivered_to,
-        ).SerializeToString(deterministic=True)
-        return envelope_pb2.SignedReceipt(
-            receipt=receipt, hub_signature=self._hub.sign(RECEIPT_CONTEXT, receipt)
-        ).SerializeToString(deterministic=True)
-
     def receipts(self, receipts: Sequence[ReceiptFacts]) -> bytes:
-        """Several receipts for one member, signed once; a lone receipt is written exactly as
-        `receipt` writes it, so light traffic looks as it always did."""
-        if len(receipts) == 1:
-            return self.receipt(**_receipt_fields(receipts[0]))
-        batch = envelope_pb2.ReceiptBatch(
-            receipts=[
-                envelope_pb2.Receipt(version=ENVELOPE_VERSION, **_receipt_fields(r))
-                for r in receipts
-            ]
-        ).SerializeToString(deterministic=True)
+        """Receipts for one member in one message, signed once. A lone receipt keeps the
+        single form (`receipt`, signed over "truc.v1/receipt\n"), so light traffic looks
+        as it always did; several travel as a `ReceiptBatch` in `receipts`."""
+        messages = [_receipt_message(r) for r in receipts]
+        if len(messages) == 1:
+            one = messages[0].SerializeToString(deterministic=True)
+            return envelope_pb2.SignedReceipt(
+                receipt=one, hub_signature=self._hub.sign(RECEIPT_CONTEXT, one)
+            ).SerializeToString(deterministic=True)
+        batch = envelope_pb2.ReceiptBatch(receipts=messages).SerializeToString(deterministic=True)
         return envelope_pb2.SignedReceipt(
             receipts=batch, hub_signature=self._hub.sign(RECEIPTS_CONTEXT, batch)
         ).SerializeToString(deterministic=True)
 
 
-def _receipt_fields(r: ReceiptFacts) -> dict[str, Any]:
-    return {
-        "message_id": r.message_id,
-        "document_id": r.document_id,
-        "accepted": r.accepted,
-        "ledger_position": r.ledger_position,
-        "recorded_at_ms": r.recorded_at_ms,
-        "reject_code": r.reject_code,
-        "reject_reason": r.reject_reason,
-        "delivered_to": r.delivered_to,
-    }
+def _receipt_message(r: ReceiptFacts) -> envelope_pb2.Receipt:
+    return envelope_pb2.Receipt(
+        version=ENVELOPE_VERSION,
+        message_id=r.message_id,
+        document_id=r.document_id,
+        accepted=r.accepted,
+        ledger_position=r.ledger_position,
+        recorded_at_ms=r.recorded_at_ms,
+        reject_code=r.reject_code,
+        reject_reason=r.reject_reason,
+        delivered_to=r.delivered_to,
+    )
+
+
+def receipt_signed_bytes(signed: envelope_pb2.SignedReceipt) -> tuple[bytes, bytes]:
+    """The context and the exact bytes the hub signed in `signed`: a batch (`receipts`) or
+    one receipt (`receipt`)."""
+    if signed.receipts:
+        return RECEIPTS_CONTEXT, signed.receipts
+    return RECEIPT_CONTEXT, signed.receipt
 
 
 @dataclass(frozen=True)
@@ -428,14 +409,13 @@ def open_receipts(raw: bytes, *, hub_public_key: bytes) -> list[envelope_pb2.Rec
     assert isinstance(signed, envelope_pb2.SignedReceipt)
     if signed.receipt and signed.receipts:
         raise EnvelopeError("receipt", "sets both receipt and receipts")
+    context, signed_bytes = receipt_signed_bytes(signed)
+    if not verify(hub_public_key, context, signed_bytes, signed.hub_signature):
+        raise EnvelopeError("receipt.hub_signature", "does not verify with the hub's key")
     if not signed.receipts:
-        if not verify(hub_public_key, RECEIPT_CONTEXT, signed.receipt, signed.hub_signature):
-            raise EnvelopeError("receipt.hub_signature", "does not verify with the hub's key")
         receipt = _parse(envelope_pb2.Receipt, signed.receipt, "receipt.receipt")
         assert isinstance(receipt, envelope_pb2.Receipt)
         return [receipt]
-    if not verify(hub_public_key, RECEIPTS_CONTEXT, signed.receipts, signed.hub_signature):
-        raise EnvelopeError("receipt.hub_signature", "does not verify with the hub's key")
     batch = _parse(envelope_pb2.ReceiptBatch, signed.receipts, "receipt.receipts")
     assert isinstance(batch, envelope_pb2.ReceiptBatch)
     if not batch.receipts:

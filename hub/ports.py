@@ -63,19 +63,6 @@ class EnvelopeCodec(Protocol):
         sender_public_key: bytes,
     ) -> bytes: ...
 
-    def receipt(
-        self,
-        *,
-        message_id: str,
-        document_id: str,
-        accepted: bool,
-        ledger_position: int = 0,
-        recorded_at_ms: int = 0,
-        reject_code: str = "",
-        reject_reason: str = "",
-        delivered_to: str = "",
-    ) -> bytes: ...
-
     def receipts(self, receipts: Sequence[ReceiptFacts]) -> bytes:
         """Several receipts for one member in one message, signed once."""
         ...

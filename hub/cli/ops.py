@@ -599,15 +599,15 @@ def _routed(data: bytes, hub_public_key: bytes | None) -> dict[str, Any]:
 
 def _receipts(data: bytes, hub_public_key: bytes | None) -> list[dict[str, Any]]:
     """A receipt, or each receipt of a batch, with the (one) hub signature's verdict."""
-    from adapters.crypto import RECEIPT_CONTEXT, RECEIPTS_CONTEXT, verify
+    from adapters.crypto import verify
+    from adapters.envelope import receipt_signed_bytes
     from adapters.pb.truc.v1 import envelope_pb2
 
     signed = envelope_pb2.SignedReceipt.FromString(data)
+    context, signed_bytes = receipt_signed_bytes(signed)
     if signed.receipts:
-        signed_bytes, context = signed.receipts, RECEIPTS_CONTEXT
         receipts = list(envelope_pb2.ReceiptBatch.FromString(signed.receipts).receipts)
     else:
-        signed_bytes, context = signed.receipt, RECEIPT_CONTEXT
         receipts = [envelope_pb2.Receipt.FromString(signed.receipt)]
     signature = _checked(
         hub_public_key, lambda key: verify(key, context, signed_bytes, signed.hub_signature)

@@ -74,12 +74,16 @@ def test_routed_copies_and_receipts_show_whether_the_hub_signature_verifies() ->
         received_at_ms=int(WHEN.timestamp() * 1000),
         sender_public_key=sender.public_key,
     )
-    receipt = codec.receipt(
-        message_id="m-1",
-        document_id="d-1",
-        accepted=False,
-        reject_code="route_not_allowed",
-        reject_reason="header.recipients: no route",
+    receipt = codec.receipts(
+        [
+            ReceiptFacts(
+                message_id="m-1",
+                document_id="d-1",
+                accepted=False,
+                reject_code="route_not_allowed",
+                reject_reason="header.recipients: no route",
+            )
+        ]
     )
     other = Signer.generate("impostor").public_key
     subject = "truc.out.000_00_00_H49.msg"

@@ -567,8 +567,13 @@ def test_any_single_byte_change_to_a_routed_envelope_is_refused(data: st.DataObj
 # -- receipts -----------------------------------------------------------------------------
 
 
+def _receipt(codec: ProtobufCodec = CODEC, /, **facts: Any) -> bytes:
+    """One receipt, as the hub writes a lone one."""
+    return codec.receipts([ReceiptFacts(**facts)])
+
+
 def test_accepting_receipt_round_trip() -> None:
-    raw = CODEC.receipt(
+    raw = _receipt(
         message_id=MSG_ID,
         document_id=DOC_ID,
         accepted=True,
@@ -588,7 +593,7 @@ def test_accepting_receipt_round_trip() -> None:
 
 
 def test_refusing_receipt_round_trip() -> None:
-    raw = CODEC.receipt(
+    raw = _receipt(
         message_id=MSG_ID,
         document_id=DOC_ID,
         accepted=False,
@@ -603,7 +608,7 @@ def test_refusing_receipt_round_trip() -> None:
 
 def test_receipt_whose_verdict_was_changed_is_refused() -> None:
     signed = envelope_pb2.SignedReceipt.FromString(
-        CODEC.receipt(message_id=MSG_ID, document_id=DOC_ID, accepted=False, reject_code="x")
+        _receipt(message_id=MSG_ID, document_id=DOC_ID, accepted=False, reject_code="x")
     )
     receipt = envelope_pb2.Receipt.FromString(signed.receipt)
     receipt.accepted = True
@@ -618,7 +623,7 @@ def test_receipt_whose_verdict_was_changed_is_refused() -> None:
 
 @given(data=st.data())
 def test_any_single_byte_change_to_a_receipt_is_refused(data: st.DataObject) -> None:
-    raw = CODEC.receipt(message_id=MSG_ID, document_id=DOC_ID, accepted=True, ledger_position=7)
+    raw = _receipt(message_id=MSG_ID, document_id=DOC_ID, accepted=True, ledger_position=7)
     position = data.draw(st.integers(0, len(raw) - 1))
     mask = data.draw(st.integers(1, 255))
     with pytest.raises(MalformedMessage):
@@ -626,7 +631,7 @@ def test_any_single_byte_change_to_a_receipt_is_refused(data: st.DataObject) -> 
 
 
 def test_receipt_signed_by_another_hub_is_refused() -> None:
-    raw = ProtobufCodec(OTHER_HUB).receipt(message_id=MSG_ID, document_id=DOC_ID, accepted=True)
+    raw = _receipt(ProtobufCodec(OTHER_HUB), message_id=MSG_ID, document_id=DOC_ID, accepted=True)
     with pytest.raises(EnvelopeError, match="hub_signature"):
         open_receipt(raw, hub_public_key=HUB.public_key)
 
@@ -661,9 +666,11 @@ def test_a_receipt_batch_opens_to_each_receipt_in_order() -> None:
 
 def test_a_lone_receipt_is_written_as_before_batching() -> None:
     facts = ReceiptFacts(message_id=MSG_ID, document_id=DOC_ID, accepted=True, ledger_position=7)
-    assert CODEC.receipts([facts]) == CODEC.receipt(
-        message_id=MSG_ID, document_id=DOC_ID, accepted=True, ledger_position=7
-    )
+    signed = envelope_pb2.SignedReceipt.FromString(CODEC.receipts([facts]))
+    assert signed.receipts == b""
+    assert verify(HUB.public_key, RECEIPT_CONTEXT, signed.receipt, signed.hub_signature)
+    receipt = envelope_pb2.Receipt.FromString(signed.receipt)
+    assert (receipt.version, receipt.message_id, receipt.ledger_position) == (1, MSG_ID, 7)
 
 
 @given(data=st.data())
@@ -688,7 +695,7 @@ def test_a_receipt_batch_with_one_receipt_dropped_is_refused() -> None:
 
 def test_a_single_receipt_signature_cannot_pass_for_a_batch() -> None:
     single = envelope_pb2.SignedReceipt.FromString(
-        CODEC.receipt(message_id=MSG_ID, document_id=DOC_ID, accepted=True)
+        _receipt(message_id=MSG_ID, document_id=DOC_ID, accepted=True)
     )
     batch = envelope_pb2.ReceiptBatch(
         receipts=[envelope_pb2.Receipt.FromString(single.receipt)]
