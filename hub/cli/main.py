@@ -527,6 +527,9 @@ def bench(
 
     if api not in APIS:
         fail(f"--api: {api!r} is not one of {', '.join(APIS)}", 2)
+    for option, value in (("--rate", rate), ("--seconds", seconds)):
+        if not value > 0:
+            fail(f"{option}: {value:g} must be above 0", 2)
     with clean_errors():
         try:
             result = runtime.run(

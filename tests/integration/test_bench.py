@@ -85,6 +85,13 @@ def test_an_unknown_api_is_a_usage_error() -> None:
     assert "--api: 'carrier-pigeon' is not one of stream, unary" in done.stderr
 
 
+@pytest.mark.parametrize("option", ["--rate", "--seconds"])
+def test_a_latency_run_of_nothing_is_a_usage_error(option: str) -> None:
+    done = _bench(option, "0")
+    assert done.returncode == 2
+    assert f"{option}: 0 must be above 0" in done.stderr
+
+
 def test_the_ledger_bench_logs_every_event_in_the_merkle_log(tmp_path: Path) -> None:
     result = run_ledger_bench(SqliteStorage(tmp_path / "l.sqlite3"), 1000, batch=64)
     assert result.events == 1000 // EVENTS_PER_DOCUMENT * EVENTS_PER_DOCUMENT
