@@ -167,11 +167,11 @@ class Views:
             )
             if cursor.fetchone() is None:
                 raise _Moved
-            for position, event in page:
-                handler = _HANDLERS.get(type(event).__qualname__)
-                if handler is not None:
-                    for statement, params in handler(position, event):
-                        cursor.execute(sql(statement), params)
+            for statement, rows in plan(page):
+                if len(rows) == 1:
+                    cursor.execute(sql(statement), rows[0])
+                else:
+                    cursor.executemany(sql(statement), rows)
             for fact, count in counts.items():
                 cursor.execute(
                     sql(
@@ -303,6 +303,34 @@ def _updated(position: int, e: Any) -> Statements:
     ]
 
 
+def plan(page: Sequence[tuple[int, Any]]) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """The statements a page comes to, as few round trips as the order allows: each
+    statement with the rows it runs for (an `executemany` when several).
+
+    Statement by statement, a page of documents alternates Sent, Routed, Sent, Routed and
+    leaves nothing to group, so the rows a page creates go first: a document's Sent and its
+    Routed are the first events of that document and recipient, so no earlier statement
+    of the page could touch the rows they insert, and hoisting them changes no result.
+    Everything else keeps the ledger order, consecutive runs of one statement grouped (the
+    deliveries of one acknowledgement batch, for instance).
+    """
+    created: dict[str, list[tuple[Any, ...]]] = {}
+    rest: list[tuple[str, list[tuple[Any, ...]]]] = []
+    for position, event in page:
+        name = type(event).__qualname__
+        handler = _HANDLERS.get(name)
+        if handler is None:
+            continue
+        for statement, params in handler(position, event):
+            if name in _CREATING:
+                created.setdefault(statement, []).append(params)
+            elif rest and rest[-1][0] == statement:
+                rest[-1][1].append(params)
+            else:
+                rest.append((statement, [params]))
+    return list(created.items()) + rest
+
+
 _HANDLERS: dict[str, Callable[[int, Any], Statements]] = {
     "Document.Sent": _sent,
     "Document.Routed": _routed,
@@ -312,3 +340,6 @@ _HANDLERS: dict[str, Callable[[int, Any], Statements]] = {
     "Document.Replaced": _superseded("replaced"),
     "Document.Updated": _updated,
 }
+# Handlers whose statements only insert rows (ON CONFLICT DO NOTHING) for the first event of
+# their row: `plan` may run them before the rest of their page.
+_CREATING = frozenset({"Document.Sent", "Document.Routed"})

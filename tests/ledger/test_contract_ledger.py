@@ -22,7 +22,7 @@ from ledger.commands import Command, RecordDossierStatus, Recorded, Refused
 from ledger.dossier import dossier_aggregate_id
 from ledger.projections import Views
 from ledger.refusal import refusal_aggregate_id
-from ledger.replay import replay_all, replay_document
+from ledger.replay import pages, replay_all, replay_document
 from ledger.stats import scan_ledger
 from ledger.storage import SqliteStorage, Storage
 from tests.ledger import builders as b
@@ -251,6 +251,37 @@ class LedgerContract:
         assert stats == scan_ledger(ledger)
         assert views.rebuild() == _count(ledger)
         assert views.inbox(H49) == inbox and views.stats() == stats
+
+    def test_a_page_grouped_into_few_statements_gives_the_rows_of_one_event_a_page(
+        self, open_ledger: OpenLedger
+    ) -> None:
+        ledger = open_ledger()
+        ledger.record([b.document(f"m{i}", f"d{i}", i) for i in range(4)])
+        ledger.record([b.delivery(f"v{i}", f"d{i}", f"m{i}", 5) for i in range(4)])
+        ledger.record(
+            [
+                b.status("s0", "d0", "01", 6),
+                b.status("s1", "d0", "03", 6),  # the later status of one reporter wins
+                b.status("s2", "d1", "13", 7, reporter=G22),
+                b.status("s3", "d1", "15", 8),
+                b.document("m9", "d9", 9, business_type=3, refers_to="d2"),
+            ]
+        )
+        whole = Views(ledger)
+        assert whole.catch_up() == _count(ledger)
+        rows = {member: whole.inbox(member) for member in (H49, G15)}
+        assert whole.stats() == scan_ledger(ledger)
+        single = Views(ledger, page_size=1)
+        assert single.rebuild() == _count(ledger)
+        assert {member: single.inbox(member) for member in (H49, G15)} == rows
+        assert single.stats() == scan_ledger(ledger)
+        states = {r.document_id: r.state for r in rows[H49]}
+        assert states["d1"] == "recalled" and states["d2"] == "replaced"
+        assert [r.status_code for r in rows[H49] if r.document_id == "d0"] == ["03"]
+        page = next(pages(ledger, size=1000))
+        statements = projections.plan(page)
+        assert len(statements) < len(page) / 2
+        assert [len(rows) for _, rows in statements[:2]] == [5, 10]  # Sent, Routed hoisted
 
     def test_two_catch_ups_at_once_count_every_event_exactly_once(
         self, open_ledger: OpenLedger
