@@ -17,6 +17,7 @@ with the same reason, and a message recorded once is never recorded as refused l
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -67,6 +68,9 @@ from ledger.refusal import RefusedMessage, refusal_aggregate_id
 from ledger.storage import Storage
 
 A = TypeVar("A", bound=MessageAggregate)
+# Aggregates the writer keeps as it saved them (a few kB each): the documents of the last
+# few minutes at the national rate, which is when their deliveries and statuses come.
+SAVED_AGGREGATES = 20_000
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,54 @@ class _Pending:
     duplicate: bool = False
 
 
+class _SavedAggregates:
+    """Aggregates as this ledger last saved them, most recently used kept, so a document's
+    delivery or status does not reload it event by event (that reload was a tenth of the
+    hub's time).
+
+    Trusted only while this ledger is the only writer: `top` is the last position it
+    wrote, and a batch that finds the log elsewhere (another hub process, a CLI command)
+    or its own events not right after `top` starts from empty. A batch that fails
+    forgets everything, since its aggregates may hold changes that were never saved.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[UUID, MessageAggregate] = OrderedDict()
+        self.top: int | None = None
+
+    def get(self, aggregate_id: UUID) -> MessageAggregate | None:
+        found = self._items.get(aggregate_id)
+        if found is not None:
+            self._items.move_to_end(aggregate_id)
+        return found
+
+    def begin(self, top: int) -> None:
+        if top != self.top:
+            self.forget()
+        self.top = top
+
+    def forget(self) -> None:
+        self._items.clear()
+        self.top = None
+
+    def saved(self, touched: dict[UUID, MessageAggregate], positions: Sequence[int]) -> None:
+        """A batch's `touched` aggregates were saved at `positions` (ascending)."""
+        if self.top is None or (positions and positions[0] != self.top + 1):
+            self.forget()  # someone else wrote in between: nothing here is sure
+            return
+        for aggregate_id, aggregate in touched.items():
+            if aggregate.pending_events:  # changed by a command that was then refused
+                self._items.pop(aggregate_id, None)
+                continue
+            self._items[aggregate_id] = aggregate
+            self._items.move_to_end(aggregate_id)
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+        if positions:
+            self.top = positions[-1]
+
+
 @dataclass
 class _Batch:
     """What one transaction is building: the aggregates it touched, and the answer already
@@ -102,6 +154,8 @@ class _Batch:
     events: list[Any] = field(default_factory=list)
     # Aggregates known (from one query up front) to have no events yet.
     absent: set[UUID] = field(default_factory=set)
+    # The writer's saved aggregates (readers go to the event store).
+    saved: _SavedAggregates | None = None
 
     def take(self, pending: _Pending) -> None:
         for aggregate_id in dict.fromkeys(key[0] for key in pending.keys):
@@ -113,6 +167,11 @@ class _Batch:
             return cached if isinstance(cached, kind) else None
         if aggregate_id in self.absent:
             return None
+        if self.saved is not None:
+            kept = self.saved.get(aggregate_id)
+            if kept is not None:
+                self.touched[aggregate_id] = kept  # changed in place: forgotten on failure
+                return kept if isinstance(kept, kind) else None
         try:
             aggregate: object = ledger.repository.get(aggregate_id)
         except AggregateNotFoundError:
@@ -125,9 +184,16 @@ class Ledger(Application[UUID]):
 
     name = "truc"
 
-    def __init__(self, storage: Storage, calendar: WorkingCalendar | None = None) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        calendar: WorkingCalendar | None = None,
+        *,
+        saved_aggregates: int = SAVED_AGGREGATES,
+    ) -> None:
         super().__init__(env=storage.env())
         self.storage = storage
+        self._saved = _SavedAggregates(saved_aggregates)
         # Working days for dossiers' due dates; the shipped Vietnamese calendar by default.
         self._calendar = calendar
 
@@ -166,7 +232,15 @@ class Ledger(Application[UUID]):
         raise AssertionError("unreachable")
 
     def _record_batch(self, commands: Sequence[Command]) -> list[Outcome]:
-        batch = _Batch()
+        self._saved.begin(self.size())
+        try:
+            return self._record_saving(commands)
+        except BaseException:
+            self._saved.forget()
+            raise
+
+    def _record_saving(self, commands: Sequence[Command]) -> list[Outcome]:
+        batch = _Batch(saved=self._saved)
         candidates = [i for command in commands for i in _aggregate_ids(command)]
         batch.absent = set(candidates) - existing(self.recorder, candidates)
         results: list[Outcome | _Pending] = []
@@ -183,6 +257,7 @@ class Ledger(Application[UUID]):
                     batch.take(result)
             results.append(result)
         recordings: list[Recording[UUID]] = self.save(*batch.events) if batch.events else []
+        self._saved.saved(batch.touched, [r.notification.id for r in recordings])
         by_key = {
             (r.domain_event.originator_id, r.domain_event.originator_version): r.notification
             for r in recordings

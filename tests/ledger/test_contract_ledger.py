@@ -213,6 +213,47 @@ class LedgerContract:
         (again,) = ledger.record([b.document("m2", "d2", 1, business_type=3, refers_to="d1")])
         assert _recorded(again).duplicate and _recorded(again).entries == recorded.entries
 
+    # -- the writer's saved aggregates ------------------------------------------------------
+
+    def test_a_delivery_after_its_document_does_not_reload_it(
+        self, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        ledger.record([b.document("m1", "d1")])
+        loads: list[object] = []
+        real = ledger.repository.get
+        monkeypatch.setattr(
+            ledger.repository, "get", lambda *a, **k: loads.append(a) or real(*a, **k)
+        )
+        (outcome,) = ledger.record([b.delivery("v1", "d1", "m1", 1)])
+        assert isinstance(outcome, Recorded) and not outcome.duplicate
+        assert loads == []
+        assert ledger.document("d1").delivered == {H49: "m1"}
+
+    def test_a_batch_that_fails_leaves_nothing_half_done_for_the_next(
+        self, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        ledger.record([b.document("m1", "d1")])
+        real = ledger.save
+        monkeypatch.setattr(ledger, "save", lambda *e: (_ for _ in ()).throw(OSError("disk")))
+        with pytest.raises(OSError):
+            ledger.record([b.delivery("v1", "d1", "m1", 1)])
+        monkeypatch.setattr(ledger, "save", real)
+        (outcome,) = ledger.record([b.delivery("v1", "d1", "m1", 1)])
+        assert isinstance(outcome, Recorded) and not outcome.duplicate  # not "seen" unsaved
+        assert ledger.document("d1").delivered == {H49: "m1"}
+
+    def test_a_writer_sees_what_another_recorded_since_its_last_batch(
+        self, open_ledger: OpenLedger
+    ) -> None:
+        first, second = open_ledger(), open_ledger()
+        first.record([b.document("m1", "d1")])
+        (status,) = second.record([b.status("s1", "d1", "01", 1)])
+        # The same message again, judged a refusal now (say its key was revoked since):
+        # the ledger took it, so it keeps that first effect.
+        (again,) = first.record([b.refusal("s1", 2, document_id="d1")])
+        assert isinstance(again, Recorded) and again.duplicate
+        assert again.position == _recorded(status).position
+
     # -- replay -----------------------------------------------------------------------------
 
     def test_replay_at_each_instant_equals_the_state_observed_then(self, ledger: Ledger) -> None:
