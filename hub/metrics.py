@@ -14,6 +14,7 @@ one of a handful of words. Never put a message id or free text in a label.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import ipaddress
 import logging
@@ -255,35 +256,53 @@ class HubMetrics:
 
 
 def observe_batch(metrics: HubMetrics, report: BatchFacts) -> None:
-    """Count one processed batch. Cheap: a few dictionary updates per message."""
+    """Count one processed batch: each label set's counter once per batch (a `labels`
+    lookup takes a lock; doing it per message and per published item cost the hub a
+    twentieth of its time), each latency observed."""
     metrics.batches.inc()
     if report.recorded:
         metrics.ledger_batch_size.observe(report.recorded)
         metrics.ledger_commit.observe(max(0.0, report.commit_seconds))
+    incoming: collections.Counter[tuple[str, str]] = collections.Counter()
+    rejected: collections.Counter[tuple[str, str]] = collections.Counter()
+    duplicates: collections.Counter[str] = collections.Counter()
+    latencies: dict[str, list[float]] = {}
+    hub_latencies: dict[str, list[float]] = {}
     for message in report.messages:
         member = message.member or UNKNOWN
         kind = message.kind or UNKNOWN
-        metrics.messages_in.labels(member, kind).inc()
+        incoming[member, kind] += 1
         if message.outcome == "rejected":
-            metrics.messages_rejected.labels(member, message.reason or UNKNOWN).inc()
+            rejected[member, message.reason or UNKNOWN] += 1
         elif message.outcome == "duplicate":
-            metrics.messages_duplicate.labels(member).inc()
+            duplicates[member] += 1
         elif message.outcome == "accepted" and report.published_at_ms:
             if message.signed_at_ms:
                 seconds = (report.published_at_ms - message.signed_at_ms) / 1000
-                metrics.latency.labels(kind).observe(max(0.0, seconds))
+                latencies.setdefault(kind, []).append(max(0.0, seconds))
             if message.received_at_ms:
                 seconds = (report.published_at_ms - message.received_at_ms) / 1000
-                metrics.hub_latency.labels(kind).observe(max(0.0, seconds))
-    for subject in report.published_subjects:
+                hub_latencies.setdefault(kind, []).append(max(0.0, seconds))
+    for (member, kind), count in incoming.items():
+        metrics.messages_in.labels(member, kind).inc(count)
+    for (member, reason), count in rejected.items():
+        metrics.messages_rejected.labels(member, reason).inc(count)
+    for member, count in duplicates.items():
+        metrics.messages_duplicate.labels(member).inc(count)
+    for histogram, by_kind in ((metrics.latency, latencies), (metrics.hub_latency, hub_latencies)):
+        for kind, values in by_kind.items():
+            child = histogram.labels(kind)
+            for value in values:
+                child.observe(value)
+    for subject, count in collections.Counter(report.published_subjects).items():
         target = classify_subject(subject)
         if target is None:
             continue
-        kind, who = target
-        if kind == "ledger_feed":
-            metrics.ledger_feed.labels(who).inc()
+        what, who = target
+        if what == "ledger_feed":
+            metrics.ledger_feed.labels(who).inc(count)
         else:
-            metrics.messages_out.labels(who, kind).inc()
+            metrics.messages_out.labels(who, what).inc(count)
 
 
 def classify_subject(subject: str) -> tuple[str, str] | None:

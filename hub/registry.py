@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 from hub.errors import HubError
 from hub.model import Kind
 
+# Route answers a registry keeps (only members reach `check_route`, so keys are bounded by
+# members squared; this bounds them for a national registry too).
+ROUTE_ANSWERS_KEPT = 100_000
+
 
 class RegistryError(HubError):
     """A member, key or route check failed; `code` is stable for machines."""
@@ -76,6 +80,10 @@ class Registry:
     def __init__(self, members: Iterable[Member], routes: Iterable[Route]) -> None:
         self._members: Mapping[str, Member] = {m.code: m for m in members}
         self._routes = tuple(routes)
+        # (sender, recipient, kind) -> allowed. Matching every route's globs for every
+        # message was a twentieth of the hub's time; a registry never changes (a new one
+        # replaces it), so each answer holds for its lifetime.
+        self._allowed: dict[tuple[str, str, Kind], bool] = {}
 
     @property
     def members(self) -> tuple[Member, ...]:
@@ -116,10 +124,20 @@ class Registry:
 
     def check_route(self, sender: str, recipient: str, kind: Kind) -> None:
         self.member(recipient)
-        if not any(route.allows(sender, recipient, kind) for route in self._routes):
+        if not self._allows(sender, recipient, kind):
             raise RegistryError(
                 "route_not_allowed", f"{sender} may not send {kind.value} messages to {recipient}"
             )
+
+    def _allows(self, sender: str, recipient: str, kind: Kind) -> bool:
+        key = (sender, recipient, kind)
+        allowed = self._allowed.get(key)
+        if allowed is None:
+            allowed = any(route.allows(sender, recipient, kind) for route in self._routes)
+            if len(self._allowed) >= ROUTE_ANSWERS_KEPT:
+                self._allowed.clear()
+            self._allowed[key] = allowed
+        return allowed
 
     def allowed_attributes(self, sender: str, recipient: str) -> frozenset[str]:
         """What `sender` may ask the population member `recipient` to disclose."""
