@@ -153,6 +153,7 @@ def up(
         await stack.stop()
         say("truc: stopped")
 
+    runtime.tune_collector()
     with clean_errors():
         runtime.run(run())
 
