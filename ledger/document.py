@@ -26,6 +26,7 @@ each member's signature offline, without the hub.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -59,6 +60,7 @@ _NEXT: dict[str | None, frozenset[str]] = {
 }
 
 
+@lru_cache(maxsize=65_536)  # asked several times per message while recording it
 def document_aggregate_id(document_id: str) -> UUID:
     """Aggregate ids derive from the document id, so a replayed send finds the same aggregate."""
     return uuid5(DOCUMENT_NAMESPACE, document_id)

@@ -6,6 +6,7 @@ message refused once is refused again (same reason) if it ever comes back.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -17,6 +18,7 @@ from ledger.base import MessageAggregate
 REFUSAL_NAMESPACE = uuid5(NAMESPACE_URL, "https://truc.gov.vn/ns/refusal")
 
 
+@lru_cache(maxsize=65_536)  # asked several times per message while recording it
 def refusal_aggregate_id(message_id: str) -> UUID:
     return uuid5(REFUSAL_NAMESPACE, message_id)
 

@@ -90,6 +90,11 @@ class Acknowledged:
     unknown: list[int]
 
 
+class ProofsPendingError(Exception):
+    """Items were acknowledged (marked, their delivery proofs kept) but not every proof was
+    published; the republisher sends them again."""
+
+
 class ProofError(Exception):
     """The hub's inclusion proof is missing, refused, or does not verify."""
 
@@ -436,8 +441,9 @@ class DocumentGateway:
         keeping in it one signed delivery proof per document marked (the ledger records a
         delivery per document), then publish the proofs pipelined.
 
-        Raises when a proof was not published; the items stay marked and their proofs kept,
-        and the republisher sends them again (a retry reports them already acknowledged).
+        Raises ProofsPendingError when a proof was not published: the items stay marked and
+        their proofs kept, and the republisher sends them again (a retry reports them already
+        acknowledged). Anything else raised means nothing was marked.
         """
         ids = list(dict.fromkeys(delivery_ids))
         rows = self.mailbox.inbox_items(ids)
@@ -465,7 +471,10 @@ class DocumentGateway:
             unknown=[i for i in ids if i not in rows],
         )
         kept = [proofs[i] for i in marked if i in proofs]
-        raise_failures(await self._publish_each([(p.message_id, p.envelope) for p in kept]))
+        try:
+            raise_failures(await self._publish_each([(p.message_id, p.envelope) for p in kept]))
+        except Exception as error:
+            raise ProofsPendingError(str(error)) from error
         return done
 
     async def wait_arrival(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -16,7 +17,12 @@ from typing import TypeVar
 import grpc
 
 from adapters.document.attachments import CHUNK_SIZE, AttachmentProblem
-from adapters.document.gateway import DocumentGateway, Outgoing, ProofError
+from adapters.document.gateway import (
+    DocumentGateway,
+    Outgoing,
+    ProofError,
+    ProofsPendingError,
+)
 from adapters.document.mailbox import InboxRow
 from adapters.document.validation import ATTACHMENT_NAME_MAX, validate_document
 from adapters.edxml import EdxmlError, parse_edxml, write_edxml
@@ -33,6 +39,7 @@ from hub.errors import MalformedMessage
 from hub.model import AttachmentDigest, Kind
 from ledger.agency import is_valid_code
 
+log = logging.getLogger(__name__)
 RECEIPT_TIMEOUT = 15.0
 # Requests of a SendDocuments stream taken into one batch (one transaction, one pipeline).
 SEND_BATCH_MAX = 256
@@ -463,11 +470,19 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
         ids = [request.delivery_id] if single or request.delivery_id else []
         try:
             done = await self._gateway.acknowledge_many([*ids, *request.delivery_ids])
-        except Exception as error:  # NATS unreachable or JetStream refused
+        except ProofsPendingError as error:  # NATS unreachable or JetStream refused
             await context.abort(
                 grpc.StatusCode.UNAVAILABLE,
                 "acknowledged, but the delivery proofs did not go out yet (kept, and published"
                 f" again within {self._gateway.republish_every:.0f} s): {error}",
+            )
+            raise AssertionError("unreachable") from error
+        except Exception as error:  # the mailbox itself: nothing was marked
+            log.warning("AckInbox failed before anything was marked", exc_info=True)
+            await context.abort(
+                grpc.StatusCode.UNAVAILABLE,
+                f"nothing acknowledged (the adapter's mailbox failed: {error}); call AckInbox"
+                " again",
             )
             raise AssertionError("unreachable") from error
         if single and done.unknown:

@@ -223,3 +223,33 @@ async def test_an_item_stored_while_the_inbox_stream_was_busy_is_not_missed(
         routed=b"",
     )  # stored, and nobody notified
     await asyncio.wait_for(gateway.wait_arrival(after=0, within=120), 10)
+
+
+async def test_an_ack_that_fails_says_whether_the_items_were_acknowledged(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _stream(stack, [_request(H49, f"Xác nhận lỗi {i}") for i in range(2)])
+    ids = [i.delivery_id for i in await _documents_at(stack, H49, 2)]
+    gateway, stub = stack.adapters[H49].gateway, document_stub(stack, H49)
+
+    def mailbox_down(*args: object) -> list[int]:
+        raise OSError("disk I/O error")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(gateway.mailbox, "acknowledge_many", mailbox_down)
+        with pytest.raises(grpc.aio.AioRpcError) as failed:
+            await stub.AckInbox(exchange_pb2.AckInboxRequest(delivery_ids=ids[:1]))
+    assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert failed.value.details().startswith("nothing acknowledged")
+    assert len(await _inbox(stack, H49, acknowledged=False)) == 2
+
+    async def nats_away(messages: object) -> list[BaseException | None]:
+        return [ConnectionError("NATS away for a moment")]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(gateway, "_publish_each", nats_away)
+        with pytest.raises(grpc.aio.AioRpcError) as pending:
+            await stub.AckInbox(exchange_pb2.AckInboxRequest(delivery_ids=ids[:1]))
+    assert pending.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert pending.value.details().startswith("acknowledged, but the delivery proofs")
+    assert [i.delivery_id for i in await _inbox(stack, H49, acknowledged=False)] == ids[1:]
