@@ -99,15 +99,15 @@ class LedgerContract:
         self, open_ledger: OpenLedger, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         first, second = open_ledger(), open_ledger()
-        save = second.save
+        put = second.events.put
 
-        def other_writer_first(*aggregates: Any, **kwargs: Any) -> Any:
+        def other_writer_first(*events: Any, **kwargs: Any) -> Any:
             # Between `second` deciding and saving, `first` records d1 itself.
-            monkeypatch.setattr(second, "save", save)
+            monkeypatch.setattr(second.events, "put", put)
             first.record([b.document("m1", "d1")])
-            return save(*aggregates, **kwargs)
+            return put(*events, **kwargs)
 
-        monkeypatch.setattr(second, "save", other_writer_first)
+        monkeypatch.setattr(second.events, "put", other_writer_first)
         fresh, raced = second.record([b.document("m2", "d2"), b.document("m1", "d1")])
         # d2 was in the batch that failed: had any of it stayed, d2 would now be a duplicate.
         assert not _recorded(fresh).duplicate
@@ -233,11 +233,14 @@ class LedgerContract:
         self, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         ledger.record([b.document("m1", "d1")])
-        real = ledger.save
-        monkeypatch.setattr(ledger, "save", lambda *e: (_ for _ in ()).throw(OSError("disk")))
-        with pytest.raises(OSError):
-            ledger.record([b.delivery("v1", "d1", "m1", 1)])
-        monkeypatch.setattr(ledger, "save", real)
+
+        def disk_full(*args: object, **kwargs: object) -> None:
+            raise OSError("disk full")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(ledger.events, "put", disk_full)
+            with pytest.raises(OSError):
+                ledger.record([b.delivery("v1", "d1", "m1", 1)])
         (outcome,) = ledger.record([b.delivery("v1", "d1", "m1", 1)])
         assert isinstance(outcome, Recorded) and not outcome.duplicate  # not "seen" unsaved
         assert ledger.document("d1").delivered == {H49: "m1"}
