@@ -333,6 +333,18 @@ class ProtobufCodec:
             receipts=batch, hub_signature=self._hub.sign(RECEIPTS_CONTEXT, batch)
         ).SerializeToString(deterministic=True)
 
+    def bundle(self, routed: Sequence[bytes]) -> bytes:
+        return envelope_pb2.RoutedBundle(routed=routed).SerializeToString(deterministic=True)
+
+
+def unbundle(raw: bytes) -> list[bytes]:
+    """The routed messages of a RoutedBundle, each still to be checked with `open_routed`."""
+    bundle = _parse(envelope_pb2.RoutedBundle, raw, "bundle")
+    assert isinstance(bundle, envelope_pb2.RoutedBundle)
+    if not bundle.routed:
+        raise EnvelopeError("bundle.routed", "is empty")
+    return list(bundle.routed)
+
 
 def _receipt_message(r: ReceiptFacts) -> envelope_pb2.Receipt:
     return envelope_pb2.Receipt(

@@ -7,7 +7,7 @@ in fakes. Keeping them here is what lets hub/ stay free of transports.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -30,8 +30,11 @@ class Publication:
     subject: str
     data: bytes
     msg_id: str
-    # How many ledger events or receipts it carries (the hub batches both), for metrics.
+    # How many ledger events, receipts or routed messages it carries (the hub batches
+    # them), for metrics.
     items: int = 1
+    # NATS headers besides the deduplication id (a bundle's marker).
+    headers: Mapping[str, str] | None = None
 
 
 class Publisher(Protocol):
@@ -65,4 +68,8 @@ class EnvelopeCodec(Protocol):
 
     def receipts(self, receipts: Sequence[ReceiptFacts]) -> bytes:
         """Several receipts for one member in one message, signed once."""
+        ...
+
+    def bundle(self, routed: Sequence[bytes]) -> bytes:
+        """Several routed messages for one member in one message (a container, unsigned)."""
         ...

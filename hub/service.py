@@ -44,6 +44,9 @@ T = TypeVar("T")
 # documents with many attachments (each line carries the signed header) stays publishable.
 FEED_MESSAGE_BYTES = 256 * 1024
 RECEIPTS_PER_MESSAGE = 128
+# Routed messages that may share a message (a RoutedBundle): those every adapter keeps in its
+# mailbox by id. Look-ups and their answers, which their handlers act on at once, go alone.
+BUNDLED_KINDS = frozenset({Kind.DOCUMENT, Kind.STATUS, Kind.DOSSIER, Kind.POSTAL})
 # Points `fault` is called at: after the ledger write, and after publishing (before the ack).
 AFTER_RECORD, AFTER_PUBLISH = "after_record", "after_publish"
 FaultHook = Callable[[str], None]
@@ -118,6 +121,7 @@ class HubService:
         outcomes = iter(commands.outcomes)
         publications: list[Publication] = []
         answers: list[Answer] = []
+        routed: list[RoutedCopy] = []
         fed: list[LedgerEntry] = []
         late_refusals: list[Command] = []
         for verdict, command, item in zip(verdicts, commands.commands, batch, strict=True):
@@ -141,7 +145,7 @@ class HubService:
                 report.messages.append(
                     _outcome(verdict, "duplicate" if outcome.duplicate else "accepted")
                 )
-                publications += self._accepted(verdict, outcome, answers)
+                self._accepted(verdict, outcome, answers, routed)
             else:
                 report.rejected += 1
                 report.messages.append(_outcome(verdict, "rejected"))
@@ -157,6 +161,7 @@ class HubService:
             for outcome in recorded:
                 if isinstance(outcome, Recorded):
                     fed += outcome.entries
+        publications += routed_publications(self._codec, routed)
         publications += receipt_publications(self._codec, answers)
         # Once each, in ledger order (a message twice in one batch answers the same entries).
         unique = {entry.position: entry for entry in fed}
@@ -231,11 +236,15 @@ class HubService:
             self._fault(point)
 
     def _accepted(
-        self, verdict: Accepted, outcome: Recorded, answers: list[Answer]
-    ) -> list[Publication]:
-        """The routed copies of an accepted message; its receipts go to `answers`."""
+        self,
+        verdict: Accepted,
+        outcome: Recorded,
+        answers: list[Answer],
+        routed: list[RoutedCopy],
+    ) -> None:
+        """What an accepted message owes: its routed copies go to `routed`, its receipts
+        to `answers`."""
         header = verdict.opened.header
-        out: list[Publication] = []
         if header.kind is Kind.DELIVERY:
             for sender in outcome.route_to:
                 answers.append(
@@ -254,9 +263,9 @@ class HubService:
                 )
         else:
             for recipient in outcome.route_to:
-                out.append(
-                    Publication(
-                        subjects.deliveries(recipient),
+                routed.append(
+                    RoutedCopy(
+                        recipient,
                         self._codec.routed(
                             verdict.opened,
                             recipient=recipient,
@@ -265,6 +274,7 @@ class HubService:
                             sender_public_key=verdict.sender_public_key,
                         ),
                         f"{header.message_id}:{recipient}",
+                        header.kind in BUNDLED_KINDS,
                     )
                 )
         answers.append(
@@ -280,7 +290,6 @@ class HubService:
                 f"{header.message_id}:receipt",
             )
         )
-        return out
 
     def _rejected(self, verdict: Rejected, raw: bytes, answers: list[Answer]) -> list[Publication]:
         """The dead letter of a refused message; its receipt goes to `answers`."""
@@ -384,6 +393,58 @@ class Answer:
     member: str
     facts: ReceiptFacts
     msg_id: str
+
+
+@dataclass(frozen=True)
+class RoutedCopy:
+    """A routed message the batch owes `member`, and the id it is published under alone."""
+
+    member: str
+    data: bytes
+    msg_id: str
+    # Whether it may travel in a bundle (BUNDLED_KINDS); the others always go alone.
+    bundled: bool
+
+
+def routed_publications(codec: EnvelopeCodec, copies: Sequence[RoutedCopy]) -> list[Publication]:
+    """The routed copies of a batch: for each member, consecutive copies that may be bundled
+    in one message (`RoutedBundle`, at most `RECEIPTS_PER_MESSAGE` copies and
+    `FEED_MESSAGE_BYTES`), each other copy alone, as before bundling. A member's copies keep
+    their order. A lone copy keeps its own id; a bundle's id derives from its copies' ids, so
+    a batch processed again after a crash is recognised by JetStream, and a copy that comes
+    again in other company is harmless (adapters keep messages by id).
+    """
+    by_member: dict[str, list[RoutedCopy]] = {}
+    seen: set[str] = set()
+    for copy in copies:
+        if copy.msg_id not in seen:  # a message twice in a batch is routed once
+            seen.add(copy.msg_id)
+            by_member.setdefault(copy.member, []).append(copy)
+    out: list[Publication] = []
+    for member, theirs in by_member.items():
+        subject = subjects.deliveries(member)
+        runs: list[list[RoutedCopy]] = []
+        for copy in theirs:
+            if copy.bundled and runs and runs[-1][-1].bundled:
+                runs[-1].append(copy)
+            else:
+                runs.append([copy])
+        for run in runs:
+            for mine in chunks(run, lambda c: len(c.data) + 8, FEED_MESSAGE_BYTES):
+                for part in chunks(mine, lambda _: 1, RECEIPTS_PER_MESSAGE):
+                    if len(part) == 1:
+                        out.append(Publication(subject, part[0].data, part[0].msg_id))
+                        continue
+                    out.append(
+                        Publication(
+                            subject,
+                            codec.bundle([c.data for c in part]),
+                            _batch_id("routed", [c.msg_id for c in part]),
+                            items=len(part),
+                            headers={subjects.BUNDLE_HEADER: subjects.ROUTED_BUNDLE},
+                        )
+                    )
+    return out
 
 
 def receipt_publications(codec: EnvelopeCodec, answers: Sequence[Answer]) -> list[Publication]:

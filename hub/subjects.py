@@ -17,6 +17,11 @@ DEAD_ALL = "truc.dead.>"
 
 HUB_CONSUMER = "hub"
 
+# NATS header marking a message on truc.out.<member>.msg that holds several routed messages
+# (envelope.proto, RoutedBundle); a message without it is one RoutedEnvelope.
+BUNDLE_HEADER = "Truc-Bundle"
+ROUTED_BUNDLE = "routed"
+
 
 def inbound(member: str) -> str:
     """Where a member's adapter publishes what it sends."""

@@ -14,6 +14,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
@@ -37,6 +38,7 @@ from adapters.envelope import (
     open_routed,
     parse_document,
     seal,
+    unbundle,
 )
 from adapters.nats.jetstream import JetStreamPublisher, pull_loop, raise_failures
 from adapters.pb.truc.v1 import document_pb2, envelope_pb2
@@ -88,6 +90,10 @@ class Acknowledged:
     marked: list[int]
     already: list[int]
     unknown: list[int]
+
+
+REFUSED: Literal["refused"] = "refused"
+HANDED_ON: Literal["handed_on"] = "handed_on"
 
 
 class ProofsPendingError(Exception):
@@ -513,49 +519,68 @@ class DocumentGateway:
 
     async def _on_deliveries(self, msgs: list[Msg]) -> None:
         """Verify a pull of routed messages, keep them in one mailbox transaction, then ack:
-        nothing is acknowledged to NATS before it is durable here."""
+        nothing is acknowledged to NATS before it is durable here.
+
+        A bundle (several routed messages in one, `Truc-Bundle: routed`) is taken item by
+        item, each checked as if it came alone; an item that fails its checks is refused
+        (logged, never handed on) without holding back the others.
+        """
         arrivals: list[Arrival] = []
         taken: list[Msg] = []
         for msg in msgs:
+            bundled = (msg.headers or {}).get(subjects.BUNDLE_HEADER) == subjects.ROUTED_BUNDLE
             try:
-                verified = open_routed(
-                    msg.data, hub_public_key=self._hub_key, recipient=self.member
-                )
+                items = unbundle(msg.data) if bundled else [msg.data]
             except (EnvelopeError, MalformedMessage) as error:
-                # Not from the hub, or altered on the way: never hand it to the agency system.
-                log.error("%s: refused a routed message: %s", self.member, error)
+                log.error("%s: refused a bundle of routed messages: %s", self.member, error)
                 await msg.term()
                 continue
-            header = verified.opened.header
-            if header.kind is Kind.LOOKUP_ANSWER:
-                if self.on_lookup_answer is not None:
-                    self.on_lookup_answer(verified)
-                await msg.ack()
-                continue
-            if (
-                header.kind is Kind.DOCUMENT
-                and header.attachments
-                and self.mailbox.received(header.message_id) is None
-            ):
-                await self._check_stored_attachments(verified.opened)
-            arrivals.append(
-                Arrival(
-                    message_id=header.message_id,
-                    kind=header.kind.value,
-                    document_id=header.document_id,
-                    sender=header.sender,
-                    ledger_position=verified.stamp.ledger_position,
-                    received_at_ms=self._clock.now_ms(),
-                    routed=verified.routed_bytes,
-                )
-            )
-            taken.append(msg)
+            refused = False
+            for raw in items:
+                arrival = await self._arrival(raw)
+                if isinstance(arrival, Arrival):
+                    arrivals.append(arrival)
+                refused = arrival is REFUSED
+            if bundled or not refused:
+                taken.append(msg)
+            else:  # a lone message that failed its checks
+                await msg.term()
         stored = any(self.mailbox.store_received_many(arrivals)) if arrivals else False
         for msg in taken:
             await msg.ack()
         if stored:
             async with self.arrivals:
                 self.arrivals.notify_all()
+
+    async def _arrival(self, raw: bytes) -> Arrival | Literal["refused", "handed_on"]:
+        """One routed message checked end to end: what to keep in the mailbox, or REFUSED,
+        or HANDED_ON (a look-up answer, given to its waiter at once)."""
+        try:
+            verified = open_routed(raw, hub_public_key=self._hub_key, recipient=self.member)
+        except (EnvelopeError, MalformedMessage) as error:
+            # Not from the hub, or altered on the way: never hand it to the agency system.
+            log.error("%s: refused a routed message: %s", self.member, error)
+            return REFUSED
+        header = verified.opened.header
+        if header.kind is Kind.LOOKUP_ANSWER:
+            if self.on_lookup_answer is not None:
+                self.on_lookup_answer(verified)
+            return HANDED_ON
+        if (
+            header.kind is Kind.DOCUMENT
+            and header.attachments
+            and self.mailbox.received(header.message_id) is None
+        ):
+            await self._check_stored_attachments(verified.opened)
+        return Arrival(
+            message_id=header.message_id,
+            kind=header.kind.value,
+            document_id=header.document_id,
+            sender=header.sender,
+            ledger_position=verified.stamp.ledger_position,
+            received_at_ms=self._clock.now_ms(),
+            routed=verified.routed_bytes,
+        )
 
     async def _check_stored_attachments(self, opened: Opened) -> None:
         """Read every stored attachment of an arriving document back from the sender's

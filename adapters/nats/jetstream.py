@@ -180,8 +180,11 @@ class JetStreamPublisher:
                 )
                 continue
             try:
+                headers = {"Nats-Msg-Id": p.msg_id}
+                if p.headers:
+                    headers.update(p.headers)
                 sent = await self._js.publish_async(
-                    p.subject, p.data, headers={"Nats-Msg-Id": p.msg_id}, wait_stall=self._timeout
+                    p.subject, p.data, headers=headers, wait_stall=self._timeout
                 )
             except Exception as error:  # not even sent: connection closed, too many stalled
                 futures.append(None)

@@ -114,6 +114,10 @@ class PopulationResponder:
 
     async def _on_requests(self, msgs: list[Msg]) -> None:
         for msg in msgs:
+            if (msg.headers or {}).get(subjects.BUNDLE_HEADER):  # documents: not look-ups
+                log.error("%s: refused a bundle of routed messages: not look-ups", self.member)
+                await msg.term()
+                continue
             try:
                 verified = open_routed(
                     msg.data, hub_public_key=self._hub_key, recipient=self.member

@@ -19,7 +19,7 @@ import json
 import re
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -413,7 +413,11 @@ async def _tail(
             except TimeoutError:  # nats.errors.TimeoutError is one: nothing new yet
                 continue
             records = describe_messages(
-                msg.subject, msg.data, _meta(msg), hub_public_key=hub_public_key
+                msg.subject,
+                msg.data,
+                _meta(msg),
+                hub_public_key=hub_public_key,
+                headers=msg.headers,
             )
             for record in records[: None if count is None else count - seen]:
                 seen += 1
@@ -446,13 +450,23 @@ def describe_message(
 
 
 def describe_messages(
-    subject: str, data: bytes, meta: dict[str, Any], *, hub_public_key: bytes | None = None
+    subject: str,
+    data: bytes,
+    meta: dict[str, Any],
+    *,
+    hub_public_key: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """What one message says, one JSON-ready dict per item (the hub batches ledger events
-    and receipts): `subject`, `seq`, `time`, `type` and the item. Never raises on bad
-    input: what cannot be decoded is reported with the reason."""
+    """What one message says, one JSON-ready dict per item (the hub batches ledger events,
+    receipts and routed messages): `subject`, `seq`, `time`, `type` and the item. Never
+    raises on bad input: what cannot be decoded is reported with the reason."""
     base = _base_record(subject, meta)
     try:
+        if (headers or {}).get(subjects.BUNDLE_HEADER) == subjects.ROUTED_BUNDLE:
+            from adapters.envelope import unbundle
+
+            items = unbundle(data)
+            return [_describe_one(dict(base), subject, item, hub_public_key) for item in items]
         if subject.startswith("truc.ledger."):
             lines = data.split(b"\n")
             return [dict(base, type="ledger_event", **_ledger_event(line)) for line in lines]

@@ -15,6 +15,7 @@ import typer
 from adapters.crypto import Signer
 from adapters.envelope import ProtobufCodec, open_envelope, seal
 from adapters.pb.truc.v1 import document_pb2
+from hub import subjects
 from hub.bootstrap import Stack
 from hub.cli.ops import describe_message, describe_messages, parse_span, render_line, stream_for
 from hub.model import Kind, ReceiptFacts
@@ -95,6 +96,14 @@ def test_routed_copies_and_receipts_show_whether_the_hub_signature_verifies() ->
     assert (good["type"], good["hub_signature"], good["ledger_position"]) == ("routed", "valid", 12)
     assert good["recipient"] == H49 and good["payload"]["code"] == "7816/VPCP-TTĐT"
     assert "for 000.00.00.H49 @12 hub signature valid" in render_line(good)
+    bundled = describe_messages(
+        subject,
+        codec.bundle([routed, routed]),
+        META,
+        hub_public_key=hub.public_key,
+        headers={subjects.BUNDLE_HEADER: subjects.ROUTED_BUNDLE},
+    )
+    assert bundled == [good, good] and bundled[0] is not bundled[1]
 
     rcpt = describe_message(
         "truc.out.000_00_00_G22.rcpt", receipt, META, hub_public_key=hub.public_key
