@@ -26,6 +26,7 @@ from adapters.document.validation import validate_document
 from adapters.dossier.payload import inspect_dossier
 from adapters.pb.truc.v1 import document_pb2, envelope_pb2
 from adapters.population.payloads import inspect_lookup
+from hub import subjects
 from hub.errors import MalformedMessage
 from hub.model import AttachmentDigest, Header, Kind, Opened, PayloadFacts, ReceiptFacts
 from ledger.agency import is_valid_code
@@ -334,16 +335,45 @@ class ProtobufCodec:
         ).SerializeToString(deterministic=True)
 
     def bundle(self, routed: Sequence[bytes]) -> bytes:
-        return envelope_pb2.RoutedBundle(routed=routed).SerializeToString(deterministic=True)
+        return bundle(routed)
+
+
+def bundle(items: Sequence[bytes]) -> bytes:
+    """Several messages in one (envelope.proto, Bundle): a container, not signed."""
+    return envelope_pb2.Bundle(items=items).SerializeToString(deterministic=True)
+
+
+def bundle_groups(messages: Sequence[tuple[str, bytes]]) -> list[list[tuple[str, bytes]]]:
+    """(id, bytes) pairs in order, cut into bundles within the bounds (hub.subjects)."""
+    groups: list[list[tuple[str, bytes]]] = []
+    used = 0
+    for message in messages:
+        size = len(message[1]) + 8  # and its length prefix
+        if (
+            not groups
+            or len(groups[-1]) >= subjects.BUNDLE_MAX_ITEMS
+            or used + size > subjects.BUNDLE_MAX_BYTES
+        ):
+            groups.append([])
+            used = 0
+        groups[-1].append(message)
+        used += size
+    return groups
+
+
+def bundle_id(prefix: str, ids: Sequence[str]) -> str:
+    """A bundle's Nats-Msg-Id, derived from its items' ids (the same bundle, the same id)."""
+    digest = hashlib.blake2b("\n".join(ids).encode(), digest_size=12).hexdigest()
+    return f"{prefix}+{len(ids)}:{digest}"
 
 
 def unbundle(raw: bytes) -> list[bytes]:
-    """The routed messages of a RoutedBundle, each still to be checked with `open_routed`."""
-    bundle = _parse(envelope_pb2.RoutedBundle, raw, "bundle")
-    assert isinstance(bundle, envelope_pb2.RoutedBundle)
-    if not bundle.routed:
-        raise EnvelopeError("bundle.routed", "is empty")
-    return list(bundle.routed)
+    """The messages of a Bundle, each still to be checked as if it came alone."""
+    parsed = _parse(envelope_pb2.Bundle, raw, "bundle")
+    assert isinstance(parsed, envelope_pb2.Bundle)
+    if not parsed.items:
+        raise EnvelopeError("bundle.items", "is empty")
+    return list(parsed.items)
 
 
 def _receipt_message(r: ReceiptFacts) -> envelope_pb2.Receipt:

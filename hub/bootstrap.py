@@ -29,7 +29,7 @@ from adapters.document.gateway import DocumentGateway
 from adapters.document.mailbox import Mailbox
 from adapters.document.servicer import DocumentExchangeServicer
 from adapters.dossier.servicer import DOSSIER_SERVICE, DossierServicer
-from adapters.envelope import ProtobufCodec
+from adapters.envelope import ProtobufCodec, unbundle
 from adapters.grpc_server import server_credentials, start_server
 from adapters.keystore import KeyStore
 from adapters.nats import auth, jetstream
@@ -254,8 +254,14 @@ async def _feed_outcomes(nc: NATS, outcomes: Sequence[Outcome]) -> None:
         await publisher.publish_all(feed_publications(entries))
 
 
-def _inbound(msg: Msg) -> Inbound:
-    return Inbound(msg.subject, msg.data, _stored_at_ms(msg))
+def _inbound(msg: Msg) -> list[Inbound]:
+    """The inbound messages a NATS message carries: itself, or a bundle's envelopes (a
+    bundle that does not read is judged as it is, and refused as malformed)."""
+    stored = _stored_at_ms(msg)
+    if (msg.headers or {}).get(subjects.BUNDLE_HEADER) == subjects.ENVELOPE_BUNDLE:
+        with contextlib.suppress(Exception):
+            return [Inbound(msg.subject, item, stored) for item in unbundle(msg.data)]
+    return [Inbound(msg.subject, msg.data, stored)]
 
 
 def _seq(msg: Msg) -> int:
@@ -493,7 +499,7 @@ async def start_stack(
 
     async def handle(msgs: list[Msg]) -> None:
         try:
-            report = await service.process([_inbound(m) for m in msgs])
+            report = await service.process([i for m in msgs for i in _inbound(m)])
         except Exception as error:
             await _one_by_one(msgs, error)
             return
@@ -504,17 +510,25 @@ async def start_stack(
                 await m.ack()
 
     async def _one_by_one(msgs: list[Msg], error: Exception) -> None:
-        """A batch failed: find the message(s) at fault by processing them alone; stop at
-        the first that fails while nothing has succeeded (an outage: redeliver them all)."""
+        """A batch failed: find the message(s) at fault by processing them alone (a bundle's
+        items one by one); stop at the first that fails while nothing has succeeded (an
+        outage: redeliver them all)."""
         pending = list(msgs)
         while pending:
             m = pending.pop(0)
-            if len(msgs) > 1:
-                try:
-                    _observe(await service.process([_inbound(m)]))
-                except Exception as alone:
-                    error = alone
-                else:
+            items = _inbound(m)
+            failing = items
+            if len(msgs) > 1 or len(items) > 1:
+                failing = []
+                for one in items:
+                    try:
+                        _observe(await service.process([one]))
+                    except Exception as alone:
+                        error = alone
+                        failing.append(one)
+                    else:
+                        guard.succeeded()
+                if not failing:
                     guard.succeeded(_seq(m))
                     with contextlib.suppress(Exception):
                         await m.ack()
@@ -522,7 +536,9 @@ async def start_stack(
             deliveries = _deliveries(m)
             if guard.failed(_seq(m), deliveries):
                 log.error("poison message set aside after %d attempts: %r", deliveries, error)
-                await service.give_up(_inbound(m), deliveries, f"{type(error).__name__}: {error}")
+                reason = f"{type(error).__name__}: {error}"
+                for item in failing:  # the rest of a bundle is recorded by now
+                    await service.give_up(item, deliveries, reason)
                 with contextlib.suppress(Exception):
                     await m.term()
                 continue

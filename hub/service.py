@@ -44,7 +44,7 @@ T = TypeVar("T")
 # documents with many attachments (each line carries the signed header) stays publishable.
 FEED_MESSAGE_BYTES = 256 * 1024
 RECEIPTS_PER_MESSAGE = 128
-# Routed messages that may share a message (a RoutedBundle): those every adapter keeps in its
+# Routed messages that may share a message (a Bundle): those every adapter keeps in its
 # mailbox by id. Look-ups and their answers, which their handlers act on at once, go alone.
 BUNDLED_KINDS = frozenset({Kind.DOCUMENT, Kind.STATUS, Kind.DOSSIER, Kind.POSTAL})
 # Points `fault` is called at: after the ledger write, and after publishing (before the ack).
@@ -408,7 +408,7 @@ class RoutedCopy:
 
 def routed_publications(codec: EnvelopeCodec, copies: Sequence[RoutedCopy]) -> list[Publication]:
     """The routed copies of a batch: for each member, consecutive copies that may be bundled
-    in one message (`RoutedBundle`, at most `RECEIPTS_PER_MESSAGE` copies and
+    in one message (a `Bundle`, at most `RECEIPTS_PER_MESSAGE` copies and
     `FEED_MESSAGE_BYTES`), each other copy alone, as before bundling. A member's copies keep
     their order. A lone copy keeps its own id; a bundle's id derives from its copies' ids, so
     a batch processed again after a crash is recognised by JetStream, and a copy that comes

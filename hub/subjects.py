@@ -17,10 +17,16 @@ DEAD_ALL = "truc.dead.>"
 
 HUB_CONSUMER = "hub"
 
-# NATS header marking a message on truc.out.<member>.msg that holds several routed messages
-# (envelope.proto, RoutedBundle); a message without it is one RoutedEnvelope.
+# NATS header marking a message that holds several (envelope.proto, Bundle): routed messages
+# on truc.out.<member>.msg, members' envelopes on truc.in.<member>. A message without it is
+# one RoutedEnvelope, or one Envelope.
 BUNDLE_HEADER = "Truc-Bundle"
 ROUTED_BUNDLE = "routed"
+ENVELOPE_BUNDLE = "envelopes"
+# A bundle's bounds: well under nats-server's default max_payload (1 MiB) however many
+# attachment digests the headers carry.
+BUNDLE_MAX_ITEMS = 128
+BUNDLE_MAX_BYTES = 256 * 1024
 
 
 def inbound(member: str) -> str:

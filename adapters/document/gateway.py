@@ -34,6 +34,9 @@ from adapters.envelope import (
     EnvelopeError,
     VerifiedDelivery,
     attachment_digests,
+    bundle,
+    bundle_groups,
+    bundle_id,
     open_receipts,
     open_routed,
     parse_document,
@@ -55,8 +58,6 @@ log = logging.getLogger(__name__)
 # Re-sign unanswered messages older than this before publishing them again: well inside the
 # hub's replay window (hub.intake.REPLAY_WINDOW_MS, 15 minutes).
 RESIGN_AFTER_MS = 5 * 60 * 1000
-# Publications in flight at once (a republish of a long backlog goes out in rounds of this).
-PUBLISH_CHUNK = 512
 
 
 @dataclass(frozen=True)
@@ -355,18 +356,27 @@ class DocumentGateway:
     async def _publish_each(
         self, messages: Sequence[tuple[str, bytes]]
     ) -> list[BaseException | None]:
-        """Publish (message id, envelope) pairs pipelined on this member's inbound subject;
-        per message, None once JetStream stored it, or why not."""
+        """Publish (message id, envelope) pairs pipelined on this member's inbound subject,
+        several to a `Bundle` (`Truc-Bundle: envelopes`); per message, None once JetStream
+        stored it, or why not. A lone message goes as itself under its own id, as before
+        bundling; a bundle's id derives from its messages' ids, so a retry of the same
+        batch is deduplicated by JetStream (and anything else by the hub's ledger)."""
         subject = subjects.inbound(self.member)
-        errors: list[BaseException | None] = []
-        for start in range(0, len(messages), PUBLISH_CHUNK):
-            errors += await self._publisher.publish_each(
-                [
-                    Publication(subject, envelope, message_id)
-                    for message_id, envelope in messages[start : start + PUBLISH_CHUNK]
-                ]
+        groups = bundle_groups(messages)
+        publications = [
+            Publication(subject, group[0][1], group[0][0])
+            if len(group) == 1
+            else Publication(
+                subject,
+                bundle([envelope for _, envelope in group]),
+                bundle_id("envelopes", [message_id for message_id, _ in group]),
+                items=len(group),
+                headers={subjects.BUNDLE_HEADER: subjects.ENVELOPE_BUNDLE},
             )
-        return errors
+            for group in groups
+        ]
+        errors = await self._publisher.publish_each(publications)
+        return [error for group, error in zip(groups, errors, strict=True) for _ in group]
 
     async def publish_unkept(
         self, *, kind: Kind, recipients: Sequence[str], document_id: str, payload: bytes

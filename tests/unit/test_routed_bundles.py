@@ -60,7 +60,7 @@ def test_a_big_batch_is_cut_under_the_item_and_size_budgets(
 
 
 def test_an_empty_or_unreadable_bundle_is_refused_naming_it() -> None:
-    with pytest.raises(EnvelopeError, match=r"bundle\.routed"):
+    with pytest.raises(EnvelopeError, match=r"bundle\.items"):
         unbundle(b"")
     with pytest.raises(MalformedMessage, match="bundle"):
         unbundle(b"\xff\xff\xff")

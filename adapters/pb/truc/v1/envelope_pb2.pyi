@@ -102,11 +102,11 @@ class RoutedEnvelope(_message.Message):
     hub_signature: bytes
     def __init__(self, envelope: _Optional[bytes] = ..., stamp: _Optional[bytes] = ..., hub_signature: _Optional[bytes] = ...) -> None: ...
 
-class RoutedBundle(_message.Message):
-    __slots__ = ("routed",)
-    ROUTED_FIELD_NUMBER: _ClassVar[int]
-    routed: _containers.RepeatedScalarFieldContainer[bytes]
-    def __init__(self, routed: _Optional[_Iterable[bytes]] = ...) -> None: ...
+class Bundle(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, items: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class Receipt(_message.Message):
     __slots__ = ("version", "message_id", "document_id", "accepted", "ledger_position", "recorded_at_ms", "reject_code", "reject_reason", "delivered_to")
