@@ -27,6 +27,7 @@ from adapters.dossier.payload import inspect_dossier
 from adapters.pb.truc.v1 import document_pb2, envelope_pb2
 from adapters.population.payloads import inspect_lookup
 from hub import subjects
+from hub.batching import chunks
 from hub.errors import MalformedMessage
 from hub.model import AttachmentDigest, Header, Kind, Opened, PayloadFacts, ReceiptFacts
 from ledger.agency import is_valid_code
@@ -345,26 +346,12 @@ def bundle(items: Sequence[bytes]) -> bytes:
 
 def bundle_groups(messages: Sequence[tuple[str, bytes]]) -> list[list[tuple[str, bytes]]]:
     """(id, bytes) pairs in order, cut into bundles within the bounds (hub.subjects)."""
-    groups: list[list[tuple[str, bytes]]] = []
-    used = 0
-    for message in messages:
-        size = len(message[1]) + 8  # and its length prefix
-        if (
-            not groups
-            or len(groups[-1]) >= subjects.BUNDLE_MAX_ITEMS
-            or used + size > subjects.BUNDLE_MAX_BYTES
-        ):
-            groups.append([])
-            used = 0
-        groups[-1].append(message)
-        used += size
-    return groups
-
-
-def bundle_id(prefix: str, ids: Sequence[str]) -> str:
-    """A bundle's Nats-Msg-Id, derived from its items' ids (the same bundle, the same id)."""
-    digest = hashlib.blake2b("\n".join(ids).encode(), digest_size=12).hexdigest()
-    return f"{prefix}+{len(ids)}:{digest}"
+    return chunks(
+        messages,
+        lambda message: len(message[1]) + 8,  # and its length prefix
+        subjects.BUNDLE_MAX_BYTES,
+        subjects.BUNDLE_MAX_ITEMS,
+    )
 
 
 def unbundle(raw: bytes) -> list[bytes]:

@@ -23,9 +23,9 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 from hub import subjects
+from hub.batching import batch_id, chunks
 from hub.intake import Accepted, Intake, Rejected, Verdict, iso_ms
 from hub.model import Kind, ReceiptFacts
 from hub.ports import Clock, EnvelopeCodec, Publication, Publisher
@@ -39,7 +39,6 @@ from ledger.commands import (
 )
 
 RecordFn = Callable[[Sequence[Command]], list[Outcome]]
-T = TypeVar("T")
 # Well under nats-server's default max_payload (1 MiB): a feed message of a batch of
 # documents with many attachments (each line carries the signed header) stays publishable.
 FEED_MESSAGE_BYTES = 256 * 1024
@@ -430,21 +429,24 @@ def routed_publications(codec: EnvelopeCodec, copies: Sequence[RoutedCopy]) -> l
             else:
                 runs.append([copy])
         for run in runs:
-            for mine in chunks(run, lambda c: len(c.data) + 8, FEED_MESSAGE_BYTES):
-                for part in chunks(mine, lambda _: 1, RECEIPTS_PER_MESSAGE):
-                    if len(part) == 1:
-                        out.append(Publication(subject, part[0].data, part[0].msg_id))
-                        continue
-                    out.append(
-                        Publication(
-                            subject,
-                            codec.bundle([c.data for c in part]),
-                            _batch_id("routed", [c.msg_id for c in part]),
-                            items=len(part),
-                            headers={subjects.BUNDLE_HEADER: subjects.ROUTED_BUNDLE},
-                        )
+            for part in chunks(run, _bundled_size, FEED_MESSAGE_BYTES, RECEIPTS_PER_MESSAGE):
+                if len(part) == 1:
+                    out.append(Publication(subject, part[0].data, part[0].msg_id))
+                    continue
+                out.append(
+                    Publication(
+                        subject,
+                        codec.bundle([c.data for c in part]),
+                        batch_id("routed", [c.msg_id for c in part]),
+                        items=len(part),
+                        headers={subjects.BUNDLE_HEADER: subjects.ROUTED_BUNDLE},
                     )
+                )
     return out
+
+
+def _bundled_size(copy: RoutedCopy) -> int:
+    return len(copy.data) + 8  # and its length prefix
 
 
 def receipt_publications(codec: EnvelopeCodec, answers: Sequence[Answer]) -> list[Publication]:
@@ -463,9 +465,7 @@ def receipt_publications(codec: EnvelopeCodec, answers: Sequence[Answer]) -> lis
     for member, theirs in by_member.items():
         for mine in chunks(theirs, lambda _: 1, RECEIPTS_PER_MESSAGE):
             msg_id = (
-                mine[0].msg_id
-                if len(mine) == 1
-                else _batch_id("receipts", [a.msg_id for a in mine])
+                mine[0].msg_id if len(mine) == 1 else batch_id("receipts", [a.msg_id for a in mine])
             )
             out.append(
                 Publication(
@@ -500,31 +500,11 @@ def feed_publications(entries: Sequence[LedgerEntry]) -> list[Publication]:
             if len(mine) == 1:
                 msg_id = f"ledger:{first}"
             else:
-                msg_id = _batch_id(f"ledger:{first}", [str(e.position) for e, _ in mine])
+                msg_id = batch_id(f"ledger:{first}", [str(e.position) for e, _ in mine])
             out.append(
                 Publication(subject, b"\n".join(b for _, b in mine), msg_id, items=len(mine))
             )
     return out
-
-
-def chunks(items: Sequence[T], size_of: Callable[[T], int], budget: int) -> list[list[T]]:
-    """`items` in order, cut into runs whose sizes add up to at most `budget` (an item
-    bigger than the budget is a run of its own)."""
-    runs: list[list[T]] = []
-    used = 0
-    for item in items:
-        size = size_of(item)
-        if not runs or used + size > budget:
-            runs.append([])
-            used = 0
-        runs[-1].append(item)
-        used += size
-    return runs
-
-
-def _batch_id(prefix: str, ids: Sequence[str]) -> str:
-    digest = hashlib.blake2b("\n".join(ids).encode(), digest_size=12).hexdigest()
-    return f"{prefix}+{len(ids)}:{digest}"
 
 
 def _feed_line(entry: LedgerEntry) -> bytes:

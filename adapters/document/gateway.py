@@ -36,7 +36,6 @@ from adapters.envelope import (
     attachment_digests,
     bundle,
     bundle_groups,
-    bundle_id,
     open_receipts,
     open_routed,
     parse_document,
@@ -46,6 +45,7 @@ from adapters.envelope import (
 from adapters.nats.jetstream import JetStreamPublisher, pull_loop, raise_failures
 from adapters.pb.truc.v1 import document_pb2, envelope_pb2
 from hub import subjects
+from hub.batching import batch_id
 from hub.errors import MalformedMessage
 from hub.model import AttachmentDigest, Kind, Opened
 from hub.ports import Clock, Publication
@@ -369,7 +369,7 @@ class DocumentGateway:
             else Publication(
                 subject,
                 bundle([envelope for _, envelope in group]),
-                bundle_id("envelopes", [message_id for message_id, _ in group]),
+                batch_id("envelopes", [message_id for message_id, _ in group]),
                 items=len(group),
                 headers={subjects.BUNDLE_HEADER: subjects.ENVELOPE_BUNDLE},
             )

@@ -15,10 +15,11 @@ import pytest
 
 import hub.bootstrap
 from adapters.crypto import Signer
-from adapters.envelope import bundle, bundle_groups, bundle_id, seal
+from adapters.envelope import bundle, bundle_groups, seal
 from adapters.nats.embedded import EmbeddedNats
 from adapters.pb.truc.v1 import document_pb2
 from hub import subjects
+from hub.batching import batch_id
 from hub.bootstrap import Stack, start_stack
 from hub.model import Kind
 from hub.service import BatchReport, HubService, Inbound
@@ -89,8 +90,8 @@ def test_bundles_keep_order_and_stay_within_their_bounds() -> None:
     groups = bundle_groups(small)
     assert [len(g) for g in groups] == [subjects.BUNDLE_MAX_ITEMS, 1]
     assert [m for g in groups for m in g] == small
-    assert bundle_id("envelopes", ["a", "b"]) == bundle_id("envelopes", ["a", "b"])
-    assert bundle_id("envelopes", ["a", "b"]) != bundle_id("envelopes", ["b", "a"])
+    assert batch_id("envelopes", ["a", "b"]) == batch_id("envelopes", ["a", "b"])
+    assert batch_id("envelopes", ["a", "b"]) != batch_id("envelopes", ["b", "a"])
 
 
 async def test_a_forged_envelope_in_a_bundle_is_refused_alone(

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from hub import service
-from hub.service import chunks, feed_publications
+from hub.batching import chunks
+from hub.service import feed_publications
 from ledger.commands import LedgerEntry
 
 TOPIC = "ledger.document:Document.Sent"
@@ -51,3 +52,7 @@ def test_a_big_batch_is_cut_into_messages_under_the_budget(monkeypatch: pytest.M
     assert [n for p in publications for n in _positions(p.data)] == list(range(1, 11))
     assert len({p.msg_id for p in publications}) == len(publications)
     assert sum(p.items for p in publications) == 10
+
+
+def test_chunks_caps_the_items_of_a_run_when_asked() -> None:
+    assert chunks([1, 1, 1, 1, 1], lambda n: n, 100, 2) == [[1, 1], [1, 1], [1]]
