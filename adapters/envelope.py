@@ -26,8 +26,6 @@ from adapters.document.validation import validate_document
 from adapters.dossier.payload import inspect_dossier
 from adapters.pb.truc.v1 import document_pb2, envelope_pb2
 from adapters.population.payloads import inspect_lookup
-from hub import subjects
-from hub.batching import chunks
 from hub.errors import MalformedMessage
 from hub.model import AttachmentDigest, Header, Kind, Opened, PayloadFacts, ReceiptFacts
 from ledger.agency import is_valid_code
@@ -342,16 +340,6 @@ class ProtobufCodec:
 def bundle(items: Sequence[bytes]) -> bytes:
     """Several messages in one (envelope.proto, Bundle): a container, not signed."""
     return envelope_pb2.Bundle(items=items).SerializeToString(deterministic=True)
-
-
-def bundle_groups(messages: Sequence[tuple[str, bytes]]) -> list[list[tuple[str, bytes]]]:
-    """(id, bytes) pairs in order, cut into bundles within the bounds (hub.subjects)."""
-    return chunks(
-        messages,
-        lambda message: len(message[1]) + 8,  # and its length prefix
-        subjects.BUNDLE_MAX_BYTES,
-        subjects.BUNDLE_MAX_ITEMS,
-    )
 
 
 def unbundle(raw: bytes) -> list[bytes]:

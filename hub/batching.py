@@ -10,6 +10,8 @@ import hashlib
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from hub import subjects
+
 T = TypeVar("T")
 
 
@@ -39,3 +41,14 @@ def batch_id(prefix: str, ids: Sequence[str]) -> str:
     gets the same id, so JetStream drops the copy."""
     digest = hashlib.blake2b("\n".join(ids).encode(), digest_size=12).hexdigest()
     return f"{prefix}+{len(ids)}:{digest}"
+
+
+def bundles(items: Sequence[T], data_of: Callable[[T], bytes]) -> list[list[T]]:
+    """`items` in order, cut into Bundles within the bounds every bundle keeps
+    (hub.subjects), each item counted with its length prefix."""
+    return chunks(
+        items,
+        lambda item: len(data_of(item)) + 8,
+        subjects.BUNDLE_MAX_BYTES,
+        subjects.BUNDLE_MAX_ITEMS,
+    )

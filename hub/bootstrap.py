@@ -258,7 +258,7 @@ def _inbound(msg: Msg) -> list[Inbound]:
     """The inbound messages a NATS message carries: itself, or a bundle's envelopes (a
     bundle that does not read is judged as it is, and refused as malformed)."""
     stored = _stored_at_ms(msg)
-    if (msg.headers or {}).get(subjects.BUNDLE_HEADER) == subjects.ENVELOPE_BUNDLE:
+    if subjects.bundle_kind(msg.headers) == subjects.ENVELOPE_BUNDLE:
         with contextlib.suppress(Exception):
             return [Inbound(msg.subject, item, stored) for item in unbundle(msg.data)]
     return [Inbound(msg.subject, msg.data, stored)]

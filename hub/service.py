@@ -25,7 +25,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 from hub import subjects
-from hub.batching import batch_id, chunks
+from hub.batching import batch_id, bundles, chunks
 from hub.intake import Accepted, Intake, Rejected, Verdict, iso_ms
 from hub.model import Kind, ReceiptFacts
 from hub.ports import Clock, EnvelopeCodec, Publication, Publisher
@@ -407,11 +407,11 @@ class RoutedCopy:
 
 def routed_publications(codec: EnvelopeCodec, copies: Sequence[RoutedCopy]) -> list[Publication]:
     """The routed copies of a batch: for each member, consecutive copies that may be bundled
-    in one message (a `Bundle`, at most `RECEIPTS_PER_MESSAGE` copies and
-    `FEED_MESSAGE_BYTES`), each other copy alone, as before bundling. A member's copies keep
-    their order. A lone copy keeps its own id; a bundle's id derives from its copies' ids, so
-    a batch processed again after a crash is recognised by JetStream, and a copy that comes
-    again in other company is harmless (adapters keep messages by id).
+    in one message (a `Bundle`, within `hub.batching.bundles`' bounds), each other copy
+    alone, as before bundling. A member's copies keep their order. A lone copy keeps its own
+    id; a bundle's id derives from its copies' ids, so a batch processed again after a crash
+    is recognised by JetStream, and a copy that comes again in other company is harmless
+    (adapters keep messages by id).
     """
     by_member: dict[str, list[RoutedCopy]] = {}
     seen: set[str] = set()
@@ -429,7 +429,7 @@ def routed_publications(codec: EnvelopeCodec, copies: Sequence[RoutedCopy]) -> l
             else:
                 runs.append([copy])
         for run in runs:
-            for part in chunks(run, _bundled_size, FEED_MESSAGE_BYTES, RECEIPTS_PER_MESSAGE):
+            for part in bundles(run, lambda copy: copy.data):
                 if len(part) == 1:
                     out.append(Publication(subject, part[0].data, part[0].msg_id))
                     continue
@@ -443,10 +443,6 @@ def routed_publications(codec: EnvelopeCodec, copies: Sequence[RoutedCopy]) -> l
                     )
                 )
     return out
-
-
-def _bundled_size(copy: RoutedCopy) -> int:
-    return len(copy.data) + 8  # and its length prefix
 
 
 def receipt_publications(codec: EnvelopeCodec, answers: Sequence[Answer]) -> list[Publication]:

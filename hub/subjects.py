@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ledger.agency import from_token, to_token
 from ledger.errors import InvalidAgencyCode
 
@@ -27,6 +29,11 @@ ENVELOPE_BUNDLE = "envelopes"
 # attachment digests the headers carry.
 BUNDLE_MAX_ITEMS = 128
 BUNDLE_MAX_BYTES = 256 * 1024
+
+
+def bundle_kind(headers: Mapping[str, str] | None) -> str:
+    """What a message's bundle holds (ROUTED_BUNDLE, ENVELOPE_BUNDLE); "" when alone."""
+    return (headers or {}).get(BUNDLE_HEADER, "")
 
 
 def inbound(member: str) -> str:

@@ -35,7 +35,6 @@ from adapters.envelope import (
     VerifiedDelivery,
     attachment_digests,
     bundle,
-    bundle_groups,
     open_receipts,
     open_routed,
     parse_document,
@@ -45,7 +44,7 @@ from adapters.envelope import (
 from adapters.nats.jetstream import JetStreamPublisher, pull_loop, raise_failures
 from adapters.pb.truc.v1 import document_pb2, envelope_pb2
 from hub import subjects
-from hub.batching import batch_id
+from hub.batching import batch_id, bundles
 from hub.errors import MalformedMessage
 from hub.model import AttachmentDigest, Kind, Opened
 from hub.ports import Clock, Publication
@@ -362,7 +361,7 @@ class DocumentGateway:
         bundling; a bundle's id derives from its messages' ids, so a retry of the same
         batch is deduplicated by JetStream (and anything else by the hub's ledger)."""
         subject = subjects.inbound(self.member)
-        groups = bundle_groups(messages)
+        groups = bundles(messages, lambda message: message[1])
         publications = [
             Publication(subject, group[0][1], group[0][0])
             if len(group) == 1
@@ -538,23 +537,19 @@ class DocumentGateway:
         arrivals: list[Arrival] = []
         taken: list[Msg] = []
         for msg in msgs:
-            bundled = (msg.headers or {}).get(subjects.BUNDLE_HEADER) == subjects.ROUTED_BUNDLE
+            bundled = subjects.bundle_kind(msg.headers) == subjects.ROUTED_BUNDLE
             try:
                 items = unbundle(msg.data) if bundled else [msg.data]
             except (EnvelopeError, MalformedMessage) as error:
                 log.error("%s: refused a bundle of routed messages: %s", self.member, error)
                 await msg.term()
                 continue
-            refused = False
-            for raw in items:
-                arrival = await self._arrival(raw)
-                if isinstance(arrival, Arrival):
-                    arrivals.append(arrival)
-                refused = arrival is REFUSED
-            if bundled or not refused:
-                taken.append(msg)
-            else:  # a lone message that failed its checks
+            results = [await self._arrival(raw) for raw in items]
+            arrivals += [result for result in results if isinstance(result, Arrival)]
+            if not bundled and results == [REFUSED]:  # a lone message that failed its checks
                 await msg.term()
+            else:
+                taken.append(msg)
         stored = any(self.mailbox.store_received_many(arrivals)) if arrivals else False
         for msg in taken:
             await msg.ack()

@@ -114,7 +114,7 @@ class PopulationResponder:
 
     async def _on_requests(self, msgs: list[Msg]) -> None:
         for msg in msgs:
-            if (msg.headers or {}).get(subjects.BUNDLE_HEADER):  # documents: not look-ups
+            if subjects.bundle_kind(msg.headers):  # documents: not look-ups
                 log.error("%s: refused a bundle of routed messages: not look-ups", self.member)
                 await msg.term()
                 continue

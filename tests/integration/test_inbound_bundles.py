@@ -15,11 +15,11 @@ import pytest
 
 import hub.bootstrap
 from adapters.crypto import Signer
-from adapters.envelope import bundle, bundle_groups, seal
+from adapters.envelope import bundle, seal
 from adapters.nats.embedded import EmbeddedNats
 from adapters.pb.truc.v1 import document_pb2
 from hub import subjects
-from hub.batching import batch_id
+from hub.batching import batch_id, bundles
 from hub.bootstrap import Stack, start_stack
 from hub.model import Kind
 from hub.service import BatchReport, HubService, Inbound
@@ -85,9 +85,9 @@ async def _hub_settled(url: str) -> bool:
 
 def test_bundles_keep_order_and_stay_within_their_bounds() -> None:
     messages = [(f"m{i}", b"x" * 100_000) for i in range(5)]
-    assert [len(g) for g in bundle_groups(messages)] == [2, 2, 1]  # 256 KiB a bundle
+    assert [len(g) for g in bundles(messages, lambda m: m[1])] == [2, 2, 1]  # 256 KiB a bundle
     small = [(f"m{i}", b"x") for i in range(subjects.BUNDLE_MAX_ITEMS + 1)]
-    groups = bundle_groups(small)
+    groups = bundles(small, lambda m: m[1])
     assert [len(g) for g in groups] == [subjects.BUNDLE_MAX_ITEMS, 1]
     assert [m for g in groups for m in g] == small
     assert batch_id("envelopes", ["a", "b"]) == batch_id("envelopes", ["a", "b"])

@@ -50,10 +50,10 @@ def test_a_copy_that_must_go_alone_splits_the_run_and_keeps_its_place() -> None:
 def test_a_big_batch_is_cut_under_the_item_and_size_budgets(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    names = [f"m{i:03}" for i in range(service.RECEIPTS_PER_MESSAGE + 1)]
+    names = [f"m{i:03}" for i in range(subjects.BUNDLE_MAX_ITEMS + 1)]
     counts = [p.items for p in routed_publications(CODEC, _copies(H49, names))]
-    assert counts == [service.RECEIPTS_PER_MESSAGE, 1]
-    monkeypatch.setattr(service, "FEED_MESSAGE_BYTES", 40)  # each copy counts 4 + 8 bytes
+    assert counts == [subjects.BUNDLE_MAX_ITEMS, 1]
+    monkeypatch.setattr(subjects, "BUNDLE_MAX_BYTES", 40)  # each copy counts 4 + 8 bytes
     published = routed_publications(CODEC, _copies(H49, names[:7]))
     assert [p.items for p in published] == [3, 3, 1]
     assert [i for p in published for i in _items(p)] == [n.encode() for n in names[:7]]
