@@ -462,7 +462,7 @@ def describe_messages(
     raises on bad input: what cannot be decoded is reported with the reason."""
     base = _base_record(subject, meta)
     try:
-        if (headers or {}).get(subjects.BUNDLE_HEADER) == subjects.ROUTED_BUNDLE:
+        if subjects.bundle_kind(headers):  # routed messages or members' envelopes
             from adapters.envelope import unbundle
 
             items = unbundle(data)

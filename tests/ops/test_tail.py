@@ -64,6 +64,18 @@ def test_an_inbound_envelope_is_decoded_with_its_document() -> None:
     assert 'subject="Về việc triển khai trục"' in line
 
 
+def test_a_bundle_of_envelopes_shows_each_envelope() -> None:
+    _, raw = _sealed()
+    alone = describe_message("truc.in.000_00_00_G22", raw, META)
+    records = describe_messages(
+        "truc.in.000_00_00_G22",
+        ProtobufCodec(Signer.generate("hub")).bundle([raw, raw]),
+        META,
+        headers={subjects.BUNDLE_HEADER: subjects.ENVELOPE_BUNDLE},
+    )
+    assert records == [alone, alone]
+
+
 def test_routed_copies_and_receipts_show_whether_the_hub_signature_verifies() -> None:
     hub = Signer.generate("truc.test")
     codec = ProtobufCodec(hub)
