@@ -341,14 +341,22 @@ class Mailbox:
                 (message_id, index, problem),
             )
 
-    def attachment_problems(self, message_id: str) -> dict[int, str]:
-        """Stored attachments of a received message that failed the check on arrival."""
+    def attachment_problems_of(self, message_ids: Sequence[str]) -> dict[str, dict[int, str]]:
+        """Stored attachments of received messages that failed the check on arrival, by
+        message id; messages whose attachments all passed are left out."""
+        found: dict[str, dict[int, str]] = {}
+        ids = list(message_ids)
         with self._lock:
-            rows = self._db.execute(
-                "SELECT idx, problem FROM attachment_problems WHERE message_id = ? ORDER BY idx",
-                (message_id,),
-            ).fetchall()
-        return {int(r[0]): str(r[1]) for r in rows}
+            for start in range(0, len(ids), _SQL_CHUNK):
+                chunk = ids[start : start + _SQL_CHUNK]
+                rows = self._db.execute(
+                    "SELECT message_id, idx, problem FROM attachment_problems"
+                    f" WHERE message_id IN ({','.join('?' * len(chunk))}) ORDER BY idx",
+                    chunk,
+                ).fetchall()
+                for row in rows:
+                    found.setdefault(str(row[0]), {})[int(row[1])] = str(row[2])
+        return found
 
     def sent_documents(self) -> list[SentRow]:
         """Every document (not status or delivery) this member sent, newest first."""

@@ -43,6 +43,10 @@ log = logging.getLogger(__name__)
 RECEIPT_TIMEOUT = 15.0
 # Requests of a SendDocuments stream taken into one batch (one transaction, one pipeline).
 SEND_BATCH_MAX = 256
+# Documents of one SendDocumentBatch call (sent as batches of SEND_BATCH_MAX).
+SEND_CALL_MAX = 1000
+# Items of one InboxBatches message (InboxRequest.max_items may ask for fewer).
+INBOX_BATCH_MAX = 256
 T = TypeVar("T")
 # gRPC status codes by number (SendDocumentError.code).
 _STATUS = {code.value[0]: code for code in grpc.StatusCode}
@@ -115,10 +119,31 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
         batches = ready_batches(request_iterator, SEND_BATCH_MAX)
         async with contextlib.aclosing(batches):
             async for batch in batches:
-                for result in await self._send_documents(batch, streamed=True):
+                for result in await self._send_documents(batch, many="SendDocuments"):
                     result.index = index
                     index += 1
                     yield result
+
+    async def SendDocumentBatch(
+        self, request: exchange_pb2.SendDocumentBatchRequest, context: grpc.aio.ServicerContext
+    ) -> exchange_pb2.SendDocumentBatchResponse:
+        """Many documents in one call: the batches of a SendDocuments stream, without the
+        stream's per-document messages. A refused document gets its error result; only a
+        call that is empty or too big fails as a whole."""
+        await self._authorize(context)
+        count = len(request.documents)
+        if not 1 <= count <= SEND_CALL_MAX:
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"documents: 1 to {SEND_CALL_MAX} documents a call, not {count}",
+            )
+        response = exchange_pb2.SendDocumentBatchResponse()
+        for start in range(0, count, SEND_BATCH_MAX):
+            batch = request.documents[start : start + SEND_BATCH_MAX]
+            response.results.extend(await self._send_documents(batch, many="SendDocumentBatch"))
+        for index, result in enumerate(response.results):
+            result.index = index
+        return response
 
     async def SendEdxml(
         self, request: exchange_pb2.SendEdxmlRequest, context: grpc.aio.ServicerContext
@@ -300,7 +325,7 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
         self, context: grpc.aio.ServicerContext, request: exchange_pb2.SendDocumentRequest
     ) -> exchange_pb2.SendDocumentResponse:
         """One document: a batch of one, its refusal as the call's status."""
-        (result,) = await self._send_documents([request], streamed=False)
+        (result,) = await self._send_documents([request])
         if result.WhichOneof("outcome") == "error":
             await context.abort(_STATUS[result.error.code], result.error.message)
         response = result.sent
@@ -310,19 +335,20 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
         return response
 
     async def _send_documents(
-        self, requests: Sequence[exchange_pb2.SendDocumentRequest], *, streamed: bool
+        self, requests: Sequence[exchange_pb2.SendDocumentRequest], *, many: str = ""
     ) -> list[exchange_pb2.SendDocumentResult]:
         """Check each request, then sign, keep (one transaction) and publish (pipelined) the
-        good ones; per request, in order, what was sent or why not."""
+        good ones; per request, in order, what was sent or why not. `many` names the
+        many-document call the requests came in, which cannot wait for receipts."""
         results: list[exchange_pb2.SendDocumentResult] = []
         outgoing: list[tuple[exchange_pb2.SendDocumentResult, Outgoing]] = []
         for request in requests:
             result = exchange_pb2.SendDocumentResult()
             results.append(result)
             try:
-                if streamed and request.wait_for_receipt:
+                if many and request.wait_for_receipt:
                     raise MalformedMessage(
-                        "wait_for_receipt", "not supported on SendDocuments; use GetReceipt"
+                        "wait_for_receipt", f"not supported on {many}; use GetReceipt"
                     )
                 outgoing.append((result, self._outgoing_document(request)))
             except MalformedMessage as error:
@@ -444,19 +470,40 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
         self, request: exchange_pb2.InboxRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[exchange_pb2.InboxItem]:
         await self._authorize(context)
-        gateway = self._gateway
+        async for items in self._inbox_items(request, INBOX_BATCH_MAX):
+            for item in items:
+                yield item
+
+    async def InboxBatches(
+        self, request: exchange_pb2.InboxRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[exchange_pb2.InboxBatch]:
+        await self._authorize(context)
+        if request.max_items > INBOX_BATCH_MAX:
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"max_items: at most {INBOX_BATCH_MAX}, not {request.max_items}",
+            )
+        async for items in self._inbox_items(request, request.max_items or INBOX_BATCH_MAX):
+            yield exchange_pb2.InboxBatch(items=items)
+
+    async def _inbox_items(
+        self, request: exchange_pb2.InboxRequest, most: int
+    ) -> AsyncIterator[list[exchange_pb2.InboxItem]]:
+        """The inbox, oldest first, in lists of at most `most` items; with `follow`, then
+        each arrival as it comes."""
+        mailbox = self._gateway.mailbox
         last = 0
         while True:
-            rows = gateway.mailbox.inbox(
-                after=last, include_acknowledged=request.include_acknowledged
-            )
-            for row in rows:
-                last = row.delivery_id
-                yield _inbox_item(row, gateway.mailbox.attachment_problems(row.message_id))
+            rows = mailbox.inbox(after=last, include_acknowledged=request.include_acknowledged)
+            for start in range(0, len(rows), most):
+                chunk = rows[start : start + most]
+                problems = mailbox.attachment_problems_of([row.message_id for row in chunk])
+                yield [_inbox_item(row, problems.get(row.message_id)) for row in chunk]
+                last = chunk[-1].delivery_id
             if not request.follow:
                 return
             # Wake on a new arrival, or re-check every few seconds (also notices shutdown).
-            await gateway.wait_arrival(
+            await self._gateway.wait_arrival(
                 after=last, include_acknowledged=request.include_acknowledged
             )
 

@@ -253,3 +253,90 @@ async def test_an_ack_that_fails_says_whether_the_items_were_acknowledged(
     assert pending.value.code() == grpc.StatusCode.UNAVAILABLE
     assert pending.value.details().startswith("acknowledged, but the delivery proofs")
     assert [i.delivery_id for i in await _inbox(stack, H49, acknowledged=False)] == ids[1:]
+
+
+async def _batch(
+    stack: Stack, requests: Iterable[exchange_pb2.SendDocumentRequest]
+) -> list[exchange_pb2.SendDocumentResult]:
+    call = document_stub(stack, G22).SendDocumentBatch(
+        exchange_pb2.SendDocumentBatchRequest(documents=list(requests)), timeout=30
+    )
+    return list((await call).results)
+
+
+async def _inbox_batches(
+    stack: Stack, member: str, max_items: int
+) -> list[list[exchange_pb2.InboxItem]]:
+    request = exchange_pb2.InboxRequest(include_acknowledged=True, max_items=max_items)
+    return [list(b.items) async for b in document_stub(stack, member).InboxBatches(request)]
+
+
+async def test_a_batch_call_answers_each_document_in_order_and_refuses_only_the_bad_ones(
+    stack: Stack,
+) -> None:
+    good = [_request(H49, f"Gửi theo lô {i}", message_id=str(uuid.uuid4())) for i in range(5)]
+    too_long = _request(H49, "x" * 501)
+    waits = _request(H49, "Chờ biên nhận", wait=True)
+    requests = [good[0], too_long, *good[1:3], waits, *good[3:]]
+    results = await _batch(stack, requests)
+    assert [r.index for r in results] == list(range(7))
+    outcomes = [r.WhichOneof("outcome") for r in results]
+    assert outcomes == ["sent", "error", "sent", "sent", "error", "sent", "sent"]
+    assert (results[1].error.code, results[1].error.field) == (3, "subject")
+    assert results[1].error.message == "subject: at most 500 characters, got 501"
+    assert (results[4].error.field, results[4].error.message) == (
+        "wait_for_receipt",
+        "wait_for_receipt: not supported on SendDocumentBatch; use GetReceipt",
+    )
+    sent = [r.sent for r in results if r.WhichOneof("outcome") == "sent"]
+    assert [(s.document_id, s.message_id) for s in sent] == [
+        (q.document_id, q.message_id) for q in good
+    ]
+    # The same batch again (a retry after a lost answer) duplicates nothing.
+    again = await _batch(stack, good)
+    assert [r.sent.message_id for r in again] == [q.message_id for q in good]
+    items = await _documents_at(stack, H49, 5)
+    assert sorted(i.document_id for i in items) == sorted(q.document_id for q in good)
+    for request in good:
+        assert _events(stack, request.document_id) == ["Sent", "Routed"]
+
+
+@pytest.mark.parametrize("count", [0, 1001])
+async def test_an_empty_or_oversized_batch_call_is_refused_as_a_whole(
+    stack: Stack, count: int
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await _batch(stack, [_request(H49, f"Lô {i}") for i in range(count)])
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert refused.value.details() == f"documents: 1 to 1000 documents a call, not {count}"
+    assert stack.adapters[G22].mailbox.sent_documents() == []
+
+
+async def test_inbox_batches_hold_the_inbox_in_order_at_most_max_items_each(
+    stack: Stack,
+) -> None:
+    results = await _batch(stack, [_request(H49, f"Hộp thư {i}") for i in range(5)])
+    items = await _documents_at(stack, H49, 5)
+    batches = await _inbox_batches(stack, H49, max_items=2)
+    assert [len(b) for b in batches] == [2, 2, 1]
+    flat = [item for b in batches for item in b]
+    assert flat == items  # the very items Inbox gives, in the same order
+    assert {i.document_id for i in flat} == {r.sent.document_id for r in results}
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await _inbox_batches(stack, H49, max_items=257)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert refused.value.details() == "max_items: at most 256, not 257"
+
+
+async def test_a_followed_inbox_batches_stream_brings_what_arrives_later(stack: Stack) -> None:
+    stub = document_stub(stack, H49)
+    call = stub.InboxBatches(exchange_pb2.InboxRequest(follow=True), timeout=30)
+    results = await _batch(stack, [_request(H49, f"Đến sau {i}") for i in range(3)])
+    expected = {r.sent.document_id for r in results}
+    seen: set[str] = set()
+    async for batch in call:
+        seen |= {item.document_id for item in batch.items if item.kind == "document"}
+        if seen >= expected:
+            break
+    call.cancel()
+    assert seen == expected

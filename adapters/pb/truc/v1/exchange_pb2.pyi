@@ -129,13 +129,33 @@ class SendDocumentError(_message.Message):
     message: str
     def __init__(self, code: _Optional[int] = ..., field: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
+class SendDocumentBatchRequest(_message.Message):
+    __slots__ = ("documents",)
+    DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
+    documents: _containers.RepeatedCompositeFieldContainer[SendDocumentRequest]
+    def __init__(self, documents: _Optional[_Iterable[_Union[SendDocumentRequest, _Mapping]]] = ...) -> None: ...
+
+class SendDocumentBatchResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[SendDocumentResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[SendDocumentResult, _Mapping]]] = ...) -> None: ...
+
 class InboxRequest(_message.Message):
-    __slots__ = ("include_acknowledged", "follow")
+    __slots__ = ("include_acknowledged", "follow", "max_items")
     INCLUDE_ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
     FOLLOW_FIELD_NUMBER: _ClassVar[int]
+    MAX_ITEMS_FIELD_NUMBER: _ClassVar[int]
     include_acknowledged: bool
     follow: bool
-    def __init__(self, include_acknowledged: _Optional[bool] = ..., follow: _Optional[bool] = ...) -> None: ...
+    max_items: int
+    def __init__(self, include_acknowledged: _Optional[bool] = ..., follow: _Optional[bool] = ..., max_items: _Optional[int] = ...) -> None: ...
+
+class InboxBatch(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[InboxItem]
+    def __init__(self, items: _Optional[_Iterable[_Union[InboxItem, _Mapping]]] = ...) -> None: ...
 
 class InboxItem(_message.Message):
     __slots__ = ("delivery_id", "message_id", "kind", "document_id", "sender", "ledger_position", "received_at_ms", "acknowledged", "document", "status", "delivered_message_id", "routed_envelope", "attachment_problems")

@@ -44,10 +44,20 @@ class DocumentExchangeStub:
                 request_serializer=truc_dot_v1_dot_exchange__pb2.SendDocumentRequest.SerializeToString,
                 response_deserializer=truc_dot_v1_dot_exchange__pb2.SendDocumentResult.FromString,
                 _registered_method=True)
+        self.SendDocumentBatch = channel.unary_unary(
+                '/truc.v1.DocumentExchange/SendDocumentBatch',
+                request_serializer=truc_dot_v1_dot_exchange__pb2.SendDocumentBatchRequest.SerializeToString,
+                response_deserializer=truc_dot_v1_dot_exchange__pb2.SendDocumentBatchResponse.FromString,
+                _registered_method=True)
         self.Inbox = channel.unary_stream(
                 '/truc.v1.DocumentExchange/Inbox',
                 request_serializer=truc_dot_v1_dot_exchange__pb2.InboxRequest.SerializeToString,
                 response_deserializer=truc_dot_v1_dot_exchange__pb2.InboxItem.FromString,
+                _registered_method=True)
+        self.InboxBatches = channel.unary_stream(
+                '/truc.v1.DocumentExchange/InboxBatches',
+                request_serializer=truc_dot_v1_dot_exchange__pb2.InboxRequest.SerializeToString,
+                response_deserializer=truc_dot_v1_dot_exchange__pb2.InboxBatch.FromString,
                 _registered_method=True)
         self.AckInbox = channel.unary_unary(
                 '/truc.v1.DocumentExchange/AckInbox',
@@ -115,9 +125,29 @@ class DocumentExchangeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SendDocumentBatch(self, request, context):
+        """Many documents in one call, for systems that send in bulk: checked, kept and published
+        like a SendDocuments batch, with one result per document, in order (index = position in
+        `documents`). At most 1,000 documents a call. A refused document does not fail the
+        call; an empty or oversized batch does (INVALID_ARGUMENT, field "documents").
+        wait_for_receipt is refused per document: ask GetReceipt for the hub's verdict.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Inbox(self, request, context):
         """Documents, statuses and deliveries addressed to this member, oldest first. Each item
         stays pending until AckInbox names its delivery_id; unacknowledged items come again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def InboxBatches(self, request, context):
+        """The same items as Inbox, several to a stream message: whatever is ready, up to
+        InboxRequest.max_items. For systems that take their inbox in bulk, a stream message (and
+        its system call) per batch instead of per item.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -200,10 +230,20 @@ def add_DocumentExchangeServicer_to_server(servicer, server):
                     request_deserializer=truc_dot_v1_dot_exchange__pb2.SendDocumentRequest.FromString,
                     response_serializer=truc_dot_v1_dot_exchange__pb2.SendDocumentResult.SerializeToString,
             ),
+            'SendDocumentBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendDocumentBatch,
+                    request_deserializer=truc_dot_v1_dot_exchange__pb2.SendDocumentBatchRequest.FromString,
+                    response_serializer=truc_dot_v1_dot_exchange__pb2.SendDocumentBatchResponse.SerializeToString,
+            ),
             'Inbox': grpc.unary_stream_rpc_method_handler(
                     servicer.Inbox,
                     request_deserializer=truc_dot_v1_dot_exchange__pb2.InboxRequest.FromString,
                     response_serializer=truc_dot_v1_dot_exchange__pb2.InboxItem.SerializeToString,
+            ),
+            'InboxBatches': grpc.unary_stream_rpc_method_handler(
+                    servicer.InboxBatches,
+                    request_deserializer=truc_dot_v1_dot_exchange__pb2.InboxRequest.FromString,
+                    response_serializer=truc_dot_v1_dot_exchange__pb2.InboxBatch.SerializeToString,
             ),
             'AckInbox': grpc.unary_unary_rpc_method_handler(
                     servicer.AckInbox,
@@ -311,6 +351,33 @@ class DocumentExchange:
             _registered_method=True)
 
     @staticmethod
+    def SendDocumentBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/truc.v1.DocumentExchange/SendDocumentBatch',
+            truc_dot_v1_dot_exchange__pb2.SendDocumentBatchRequest.SerializeToString,
+            truc_dot_v1_dot_exchange__pb2.SendDocumentBatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def Inbox(request,
             target,
             options=(),
@@ -327,6 +394,33 @@ class DocumentExchange:
             '/truc.v1.DocumentExchange/Inbox',
             truc_dot_v1_dot_exchange__pb2.InboxRequest.SerializeToString,
             truc_dot_v1_dot_exchange__pb2.InboxItem.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InboxBatches(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/truc.v1.DocumentExchange/InboxBatches',
+            truc_dot_v1_dot_exchange__pb2.InboxRequest.SerializeToString,
+            truc_dot_v1_dot_exchange__pb2.InboxBatch.FromString,
             options,
             channel_credentials,
             insecure,
