@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import nats
+
 from hub.config import HubConfig, parse_config
 
 T = TypeVar("T")
@@ -125,3 +127,20 @@ recipients = "000.*"
         encoding="utf-8",
     )
     return path
+
+
+async def stream_data(url: str, stream: str) -> list[bytes]:
+    """The data of every message a JetStream stream holds, in stream order (for tests that
+    read a whole stream: dead letters, the ledger feed)."""
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        state = (await js.stream_info(stream)).state
+        if not state.messages:
+            return []
+        return [
+            (await js.get_msg(stream, seq)).data or b""
+            for seq in range(state.first_seq, state.last_seq + 1)
+        ]
+    finally:
+        await nc.close()

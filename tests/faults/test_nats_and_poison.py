@@ -23,7 +23,7 @@ from tests.faults.harness import (
     assert_exactly_once,
     write_config,
 )
-from tests.support import G15, G22, H49, POST, eventually, make_config
+from tests.support import G15, G22, H49, POST, eventually, make_config, stream_data
 
 
 @pytest.mark.timeout(150)
@@ -118,20 +118,11 @@ def make_config_path(tmp_path: Path) -> Path:
 
 
 async def _dead_letter(url: str, document_id: str) -> dict[str, object] | None:
-    nc = await nats.connect(url)
-    try:
-        js = nc.jetstream()
-        info = await js.stream_info(subjects.DEAD_STREAM)
-        if not info.state.messages:
-            return None
-        for seq in range(info.state.first_seq, info.state.last_seq + 1):
-            msg = await js.get_msg(subjects.DEAD_STREAM, seq)
-            letter: dict[str, object] = json.loads(msg.data or b"{}")
-            if letter.get("code") == "poison":
-                return letter
-        return None
-    finally:
-        await nc.close()
+    for data in await stream_data(url, subjects.DEAD_STREAM):
+        letter: dict[str, object] = json.loads(data or b"{}")
+        if letter.get("code") == "poison":
+            return letter
+    return None
 
 
 async def _hub_idle(url: str) -> bool:

@@ -23,7 +23,7 @@ from hub.batching import batch_id, bundles
 from hub.bootstrap import Stack, start_stack
 from hub.model import Kind
 from hub.service import BatchReport, HubService, Inbound
-from tests.support import G22, H49, eventually, make_config
+from tests.support import G22, H49, eventually, make_config, stream_data
 
 POISON = "ĐỘC trong gói".encode()
 
@@ -61,17 +61,7 @@ def _events(stack: Stack, document_id: str) -> list[str]:
 
 
 async def _dead_letters(url: str) -> list[dict[str, object]]:
-    nc = await nats.connect(url)
-    try:
-        js = nc.jetstream()
-        info = await js.stream_info(subjects.DEAD_STREAM)
-        letters = []
-        for seq in range(info.state.first_seq, info.state.last_seq + 1):
-            if info.state.messages:
-                letters.append(json.loads((await js.get_msg(subjects.DEAD_STREAM, seq)).data))
-        return letters
-    finally:
-        await nc.close()
+    return [json.loads(data) for data in await stream_data(url, subjects.DEAD_STREAM)]
 
 
 async def _hub_settled(url: str) -> bool:

@@ -28,7 +28,7 @@ from hub.bootstrap import Stack, start_stack
 from hub.model import Kind
 from hub.service import AFTER_PUBLISH, AFTER_RECORD, HubService
 from tests.conftest import document_stub
-from tests.support import G15, G22, H49, eventually, make_config
+from tests.support import G15, G22, H49, eventually, make_config, stream_data
 
 ACK_WAIT = 30.0  # the hub consumer's ack wait (adapters.nats.jetstream.ensure_hub_consumer)
 
@@ -86,20 +86,13 @@ async def _send(stack: Stack) -> str:
 async def _feed_positions(url: str) -> list[int]:
     """Every document event's position on the ledger feed, in stream order (duplicates kept;
     the registry's own events, recorded at start, are left out)."""
-    nc = await nats.connect(url)
-    try:
-        js = nc.jetstream()
-        info = await js.stream_info(subjects.LEDGER_STREAM)
-        positions = []
-        for seq in range(info.state.first_seq, info.state.last_seq + 1):
-            msg = await js.get_msg(subjects.LEDGER_STREAM, seq)
-            for line in (msg.data or b"{}").split(b"\n"):  # one event a line
-                body = json.loads(line)
-                if str(body.get("topic", "")).startswith("ledger.document:"):
-                    positions.append(int(body["position"]))
-        return positions
-    finally:
-        await nc.close()
+    positions = []
+    for data in await stream_data(url, subjects.LEDGER_STREAM):
+        for line in (data or b"{}").split(b"\n"):  # one event a line
+            body = json.loads(line)
+            if str(body.get("topic", "")).startswith("ledger.document:"):
+                positions.append(int(body["position"]))
+    return positions
 
 
 async def _hub_acked(url: str, count: int) -> bool:
