@@ -19,6 +19,8 @@ from concurrent.futures import Executor
 from ledger.projections import Views
 
 log = logging.getLogger("truc.projections")
+# After a turn that caught up, the rest before the next one (see ProjectionsRunner.run).
+SETTLE_SECONDS = 0.1
 
 
 class ProjectionsRunner:
@@ -43,7 +45,12 @@ class ProjectionsRunner:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until `stop` is set. A failing turn is logged and retried at the next interval;
-        the views are only ever behind, never wrong."""
+        the views are only ever behind, never wrong.
+
+        A turn that found less than its pages' worth is followed by a rest of
+        `SETTLE_SECONDS`: under steady traffic the next turn then takes a tenth of a second's
+        events at once, instead of a turn per hub batch, each queued on the ledger's
+        executor in front of the next batch's recording."""
         loop = asyncio.get_running_loop()
         while not stop.is_set():
             self._wake.clear()
@@ -53,8 +60,11 @@ class ProjectionsRunner:
                 log.warning("projections: catch-up failed; retrying", exc_info=True)
                 applied = 0
             self.applied += applied
+            if applied >= self._views.page_size * self._pages:
+                await asyncio.sleep(0)  # behind: let the hub's batches in between pages
+                continue
             if applied:
-                await asyncio.sleep(0)  # let the hub's batches in between pages
+                await _first(stop, asyncio.Event(), SETTLE_SECONDS)
                 continue
             await _first(stop, self._wake, self._interval)
 

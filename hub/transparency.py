@@ -60,6 +60,10 @@ def state_path(data_dir: Path) -> Path:
     return data_dir / "transparency" / "checkpoint-state.json"
 
 
+# The rest after each tick, even when poked (see TransparencyLog.run).
+SETTLE_SECONDS = 0.1
+
+
 @dataclass(frozen=True)
 class WitnessSettings:
     """A witness to ask for cosignatures: its URL and its cosignature vkey."""
@@ -166,10 +170,18 @@ class TransparencyLog:
             self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Tick until ``stop`` is set; returns after the tick in progress."""
+        """Tick until ``stop`` is set; returns after the tick in progress.
+
+        After a tick it rests `SETTLE_SECONDS` even when poked: a tick is four jobs on the
+        ledger's executor, and ticking after every batch queued them in front of the next
+        batch's recording, which end-to-end latency waits for (p99 at 1,000 documents/s
+        122-145 -> 111-121 ms). Checkpoints are due every 1,000 leaves or 10 s anyway.
+        """
         self._wake = asyncio.Event()
         while not stop.is_set():
             await self.tick()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), SETTLE_SECONDS)
             waiters = {
                 asyncio.ensure_future(stop.wait()),
                 asyncio.ensure_future(self._wake.wait()),
