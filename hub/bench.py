@@ -1,11 +1,12 @@
 """`truc bench`: the whole path under load, measured against a raw JetStream baseline taken
 in the same run on the same machine, so the ratio means something.
 
-End to end = from the sending agency system handing the document to its adapter (a request
-on its `SendDocuments` stream, or with `api="unary"` a `SendDocument` call) to the recipient
-agency system receiving it on its `Inbox` stream (which it then acknowledges, in batches or
-one `AckInbox` per item, so the signed delivery proofs are part of the load too). Ledger,
-signatures and countersignatures are all on the path.
+End to end = from the sending agency system handing the document to its adapter (in a
+`SendDocumentBatch` call, with `api="stream"` a request on its `SendDocuments` stream, with
+`api="unary"` a `SendDocument` call) to the recipient agency system receiving it (on its
+`InboxBatches` or `Inbox` stream; it then acknowledges, in batches or one `AckInbox` per
+item, so the signed delivery proofs are part of the load too). Ledger, signatures and
+countersignatures are all on the path.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class BenchResult:
     processes: str = ""
     ledger_backend: str = "sqlite"
     # How the agency systems called their adapters (hub.bench_driver.APIS).
-    api: str = "stream"
+    api: str = "batch"
     # The ledger alone (hub.bench_ledger): recording with the Merkle log, and replay.
     ledger_events_per_s: float | None = None
     replay_events_per_s: float | None = None
@@ -149,7 +150,7 @@ async def jetstream_baseline(url: str, count: int, size: int) -> float:
 class DriverProcess:
     """The agency systems (hub.bench_driver) in a child process, driven over a pipe."""
 
-    def __init__(self, addresses: dict[str, str], api: str = "stream") -> None:
+    def __init__(self, addresses: dict[str, str], api: str = "batch") -> None:
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
         self._process = context.Process(
@@ -284,7 +285,7 @@ async def run_bench(
     postgres: str = "",
     ledger_events: int = 50_000,
     split: bool = True,
-    api: str = "stream",
+    api: str = "batch",
     say: Say = lambda _line: None,
 ) -> BenchResult:
     if api not in bench_driver.APIS:

@@ -42,10 +42,24 @@ class Stop:
 
 Command = Throughput | OpenLoop | Stop
 
-# How the agency systems call their adapters: "stream", one SendDocuments stream per sender
-# and AckInbox with every item received and not yet acknowledged (one call in flight per
-# receiver); "unary", one SendDocument per document and one AckInbox per item.
-APIS = ("stream", "unary")
+# How the agency systems call their adapters: "batch", SendDocumentBatch with whatever is
+# waiting to go (up to BATCH_MAX, one call in flight per sender) and InboxBatches;
+# "stream", one SendDocuments stream per sender and Inbox; "unary", one SendDocument per
+# document and one AckInbox per item. With batch and stream, a receiver acknowledges with
+# one AckInbox of every item received and not yet acknowledged (one call in flight).
+APIS = ("batch", "stream", "unary")
+BATCH_MAX = 256
+
+
+_Sent = asyncio.Future[exchange_pb2.SendDocumentResponse]
+
+
+def _complete(future: _Sent, result: exchange_pb2.SendDocumentResult) -> None:
+    """Finish the send waiting for `result`: its response, or its error as an exception."""
+    if result.WhichOneof("outcome") == "error":
+        future.set_exception(RuntimeError(f"request {result.index}: {result.error.message}"))
+    else:
+        future.set_result(result.sent)
 
 
 class SenderStream:
@@ -66,13 +80,7 @@ class SenderStream:
         ended: BaseException = RuntimeError("SendDocuments ended before answering")
         try:
             async for result in self._call:
-                future = self._waiting.popleft()
-                if result.WhichOneof("outcome") == "error":
-                    future.set_exception(
-                        RuntimeError(f"request {result.index}: {result.error.message}")
-                    )
-                else:
-                    future.set_result(result.sent)
+                _complete(self._waiting.popleft(), result)
         except grpc.aio.AioRpcError as error:
             ended = error
         finally:
@@ -99,11 +107,58 @@ class SenderStream:
                 await self._reader
 
 
+class BatchSender:
+    """One agency system sending in bulk: documents wait in a queue and go in
+    SendDocumentBatch calls of whatever is waiting, each result completing the send that is
+    waiting for it. One call in flight: while it runs the next batch grows, and fewer,
+    larger batches cost less per document (two in flight measured 3-8% fewer documents/s
+    and a p50 15-25 ms higher at 1,000/s)."""
+
+    def __init__(self, stub: exchange_pb2_grpc.DocumentExchangeStub) -> None:
+        self._stub = stub
+        self._queue: deque[tuple[exchange_pb2.SendDocumentRequest, _Sent]] = deque()
+        self._ready = asyncio.Event()
+        self._caller = asyncio.create_task(self._call())
+
+    async def _call(self) -> None:
+        while True:
+            await self._ready.wait()
+            taken = [self._queue.popleft() for _ in range(min(BATCH_MAX, len(self._queue)))]
+            if not self._queue:
+                self._ready.clear()
+            try:
+                answer = await self._stub.SendDocumentBatch(
+                    exchange_pb2.SendDocumentBatchRequest(documents=[r for r, _ in taken]),
+                    timeout=60,
+                )
+            except grpc.aio.AioRpcError as error:
+                for _, future in taken:
+                    future.set_exception(error)
+                continue
+            for (_, future), result in zip(taken, answer.results, strict=True):
+                _complete(future, result)
+
+    async def send(
+        self, request: exchange_pb2.SendDocumentRequest
+    ) -> exchange_pb2.SendDocumentResponse:
+        future: asyncio.Future[exchange_pb2.SendDocumentResponse] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._queue.append((request, future))
+        self._ready.set()
+        return await future
+
+    async def close(self) -> None:
+        self._caller.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._caller
+
+
 class Driver:
     """Agency systems: senders calling SendDocuments (or SendDocument), receivers following
     their Inbox and acknowledging what they received."""
 
-    def __init__(self, addresses: dict[str, str], api: str = "stream") -> None:
+    def __init__(self, addresses: dict[str, str], api: str = "batch") -> None:
         if api not in APIS:
             raise ValueError(f"api: {api!r} is not one of {', '.join(APIS)}")
         self.api = api
@@ -121,7 +176,7 @@ class Driver:
         # Why a receiver stopped (an AckInbox refused): ends the run instead of a timeout.
         self.failure: BaseException | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._streams: dict[str, SenderStream] = {}
+        self._streams: dict[str, SenderStream | BatchSender] = {}
 
     def start_receivers(self) -> None:
         self._tasks = [asyncio.create_task(self._receive(m)) for m in self.members]
@@ -140,12 +195,12 @@ class Driver:
 
     async def _receive(self, member: str) -> None:
         stub = self.stubs[member]
-        batched = self.api == "stream"
+        batched = self.api != "unary"
         pending: list[int] = []
         ready = asyncio.Event()
         acker = asyncio.create_task(self._acknowledge(stub, pending, ready)) if batched else None
         try:
-            async for item in stub.Inbox(exchange_pb2.InboxRequest(follow=True)):
+            async for item in self._inbox(stub):
                 if item.kind != "document":
                     continue
                 self._received(item)
@@ -162,6 +217,18 @@ class Driver:
         finally:
             if acker is not None:
                 acker.cancel()
+
+    async def _inbox(
+        self, stub: exchange_pb2_grpc.DocumentExchangeStub
+    ) -> AsyncIterator[exchange_pb2.InboxItem]:
+        request = exchange_pb2.InboxRequest(follow=True)
+        if self.api != "batch":
+            async for item in stub.Inbox(request):
+                yield item
+            return
+        async for batch in stub.InboxBatches(request):
+            for item in batch.items:
+                yield item
 
     def _fail(self, error: BaseException) -> None:
         if self.failure is None:
@@ -211,7 +278,10 @@ class Driver:
             return
         stream = self._streams.get(sender)
         if stream is None:
-            stream = self._streams[sender] = SenderStream(self.stubs[sender])
+            stub = self.stubs[sender]
+            stream = self._streams[sender] = (
+                BatchSender(stub) if self.api == "batch" else SenderStream(stub)
+            )
         await stream.send(request)
 
     async def throughput(self, documents: int, concurrency: int, first: int) -> float:
@@ -280,7 +350,7 @@ async def _serve(conn: Connection, addresses: dict[str, str], api: str) -> None:
         await driver.close()
 
 
-def main(conn: Connection, addresses: dict[str, str], api: str = "stream") -> None:
+def main(conn: Connection, addresses: dict[str, str], api: str = "batch") -> None:
     """Child-process entry point (multiprocessing, spawn)."""
     from hub.runtime import run
 

@@ -513,10 +513,12 @@ def bench(
         str,
         typer.Option(
             "--api",
-            help="How the agency systems call their adapters: stream (a SendDocuments stream"
-            " per sender, AckInbox in batches) or unary (SendDocument and AckInbox per item).",
+            help="How the agency systems call their adapters: batch (SendDocumentBatch of"
+            " what is waiting, InboxBatches), stream (a SendDocuments stream per sender, Inbox)"
+            " or unary (SendDocument, and AckInbox per item). batch and stream acknowledge"
+            " what they received in one AckInbox at a time.",
         ),
-    ] = "stream",
+    ] = "batch",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Benchmark the whole path (its own embedded stack) against raw JetStream, same run."""

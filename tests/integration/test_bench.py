@@ -52,13 +52,14 @@ def test_the_bench_prints_every_figure_as_json() -> None:
     )
     assert 0 < result["latency_ms"]["p50"] <= result["latency_ms"]["p99"]
     assert result["ledger_events_per_s"] > 0 and result["replay_events_per_s"] > 0
-    assert result["api"] == "stream"
+    assert result["api"] == "batch"
 
 
-def test_the_bench_measures_the_unary_api_too() -> None:
+@pytest.mark.parametrize("api", ["stream", "unary"])
+def test_the_bench_measures_the_other_apis_too(api: str) -> None:
     done = _bench(
         "--api",
-        "unary",
+        api,
         "--documents",
         "20",
         "--concurrency",
@@ -74,15 +75,15 @@ def test_the_bench_measures_the_unary_api_too() -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout)
-    assert result["api"] == "unary"
+    assert result["api"] == api
     assert result["docs_per_s"] > 0 and result["latency_ms"]["p50"] > 0
-    assert "unary API" in done.stderr
+    assert f"{api} API" in done.stderr
 
 
 def test_an_unknown_api_is_a_usage_error() -> None:
     done = _bench("--api", "carrier-pigeon")
     assert done.returncode == 2
-    assert "--api: 'carrier-pigeon' is not one of stream, unary" in done.stderr
+    assert "--api: 'carrier-pigeon' is not one of batch, stream, unary" in done.stderr
 
 
 @pytest.mark.parametrize("option", ["--rate", "--seconds"])
