@@ -20,7 +20,6 @@ from pathlib import Path
 
 import grpc
 from nats.aio.client import Client as NATS
-from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from adapters.crypto import Signer, key_id, load_key, load_or_create_key, verify_raw
@@ -29,7 +28,7 @@ from adapters.document.gateway import DocumentGateway
 from adapters.document.mailbox import Mailbox
 from adapters.document.servicer import DocumentExchangeServicer
 from adapters.dossier.servicer import DOSSIER_SERVICE, DossierServicer
-from adapters.envelope import ProtobufCodec, unbundle
+from adapters.envelope import ProtobufCodec
 from adapters.grpc_server import server_credentials, start_server
 from adapters.keystore import KeyStore
 from adapters.nats import auth, jetstream
@@ -57,15 +56,15 @@ from hub import subjects
 from hub.config import HubConfig, MemberConfig
 from hub.dashboard import start_dashboard
 from hub.errors import ConfigError, StackNotRunning
+from hub.inbound import InboundConsumer
 from hub.intake import Intake, iso_ms
 from hub.metrics import HubMetrics, MetricsExporter, observe_batch, refresh_status, start_exporter
 from hub.ops import OpsCollector, ledger_checkpoint_source, ledger_notifications
-from hub.poison import PoisonGuard
 from hub.ports import SystemClock
 from hub.projections_runner import ProjectionsRunner
 from hub.proofs import serve_proofs
 from hub.registry import Member, MemberKey, Registry, Route
-from hub.service import BatchReport, HubService, Inbound, feed_publications
+from hub.service import BatchReport, HubService, feed_publications
 from hub.stackfile import MemberEndpoint, StackInfo, read_stack, remove_stack, write_stack
 from hub.transparency import TransparencyLog, TransparencySettings, WitnessSettings
 from ledger.agency import to_token
@@ -252,38 +251,6 @@ async def _feed_outcomes(nc: NATS, outcomes: Sequence[Outcome]) -> None:
     if entries:
         publisher = jetstream.JetStreamPublisher(nc.jetstream(), max_payload=nc.max_payload)
         await publisher.publish_all(feed_publications(entries))
-
-
-def _inbound(msg: Msg) -> list[Inbound]:
-    """The inbound messages a NATS message carries: itself, or a bundle's envelopes (a
-    bundle that does not read is judged as it is, and refused as malformed)."""
-    stored = _stored_at_ms(msg)
-    if subjects.bundle_kind(msg.headers) == subjects.ENVELOPE_BUNDLE:
-        with contextlib.suppress(Exception):
-            return [Inbound(msg.subject, item, stored) for item in unbundle(msg.data)]
-    return [Inbound(msg.subject, msg.data, stored)]
-
-
-def _seq(msg: Msg) -> int:
-    try:
-        return int(msg.metadata.sequence.stream)
-    except Exception:  # not a JetStream message
-        return id(msg)
-
-
-def _deliveries(msg: Msg) -> int:
-    try:
-        return int(msg.metadata.num_delivered)
-    except Exception:
-        return 1
-
-
-def _stored_at_ms(msg: Msg) -> int | None:
-    """When JetStream stored a message, from its metadata (None if it is not a JS message)."""
-    try:
-        return int(msg.metadata.timestamp.timestamp() * 1000)
-    except Exception:  # no JetStream metadata
-        return None
 
 
 def key_path(data_dir: Path, member: MemberConfig) -> Path:
@@ -495,59 +462,6 @@ async def start_stack(
     stack.tasks.append(asyncio.create_task(serve_proofs(hub_nc, transparency)))
     sub = await js.pull_subscribe_bind(durable=subjects.HUB_CONSUMER, stream=subjects.IN_STREAM)
 
-    guard = PoisonGuard()
-
-    async def handle(msgs: list[Msg]) -> None:
-        try:
-            report = await service.process([i for m in msgs for i in _inbound(m)])
-        except Exception as error:
-            await _one_by_one(msgs, error)
-            return
-        guard.succeeded(*(_seq(m) for m in msgs))
-        _observe(report)
-        for m in msgs:
-            with contextlib.suppress(Exception):
-                await m.ack()
-
-    async def _one_by_one(msgs: list[Msg], error: Exception) -> None:
-        """A batch failed: find the message(s) at fault by processing them alone (a bundle's
-        items one by one); stop at the first that fails while nothing has succeeded (an
-        outage: redeliver them all)."""
-        pending = list(msgs)
-        while pending:
-            m = pending.pop(0)
-            items = _inbound(m)
-            failing = items
-            if len(msgs) > 1 or len(items) > 1:
-                failing = []
-                for one in items:
-                    try:
-                        _observe(await service.process([one]))
-                    except Exception as alone:
-                        error = alone
-                        failing.append(one)
-                    else:
-                        guard.succeeded()
-                if not failing:
-                    guard.succeeded(_seq(m))
-                    with contextlib.suppress(Exception):
-                        await m.ack()
-                    continue
-            deliveries = _deliveries(m)
-            if guard.failed(_seq(m), deliveries):
-                log.error("poison message set aside after %d attempts: %r", deliveries, error)
-                reason = f"{type(error).__name__}: {error}"
-                for item in failing:  # the rest of a bundle is recorded by now
-                    await service.give_up(item, deliveries, reason)
-                with contextlib.suppress(Exception):
-                    await m.term()
-                continue
-            log.warning("inbound message failed (attempt %d): %r", deliveries, error)
-            for again in [m, *pending]:
-                with contextlib.suppress(Exception):
-                    await again.nak(delay=1.0)
-            return
-
     def _observe(report: BatchReport) -> None:
         transparency.poke()
         observe_batch(stack.metrics, report)
@@ -566,11 +480,20 @@ async def start_stack(
             report.published,
         )
 
-    stack.hub_task = asyncio.create_task(
-        jetstream.pull_loop(
-            sub, handle, stack.hub_stop, batch=config.batch_size, name="hub", auto_ack=False
+    consumer = InboundConsumer(service, _observe)
+
+    async def consume() -> None:
+        await jetstream.pull_loop(
+            sub,
+            consumer.handle,
+            stack.hub_stop,
+            batch=config.batch_size,
+            name="hub",
+            auto_ack=False,
         )
-    )
+        await consumer.drain()
+
+    stack.hub_task = asyncio.create_task(consume())
     views = await loop.run_in_executor(executor, Views, ledger)
     stack.projections_task = asyncio.create_task(
         ProjectionsRunner(views, executor).run(stack.hub_stop)

@@ -91,6 +91,14 @@ class BatchReport:
     published_at_ms: int = 0  # when JetStream had stored every publication
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A batch judged and recorded, with the publications it owes."""
+
+    report: BatchReport
+    publications: list[Publication]
+
+
 class HubService:
     def __init__(
         self,
@@ -112,6 +120,12 @@ class HubService:
         self._fault = fault
 
     async def process(self, batch: Sequence[Inbound]) -> BatchReport:
+        """Prepare and publish one batch."""
+        return await self.publish(await self.prepare(batch))
+
+    async def prepare(self, batch: Sequence[Inbound]) -> Prepared:
+        """Judge and record a batch, and compose what it owes (routed copies, receipts,
+        dead letters, feed entries); nothing is published yet."""
         loop = asyncio.get_running_loop()
         verdicts, commands, count, commit_seconds = await loop.run_in_executor(
             self._executor, self._judge_and_record, batch
@@ -166,6 +180,11 @@ class HubService:
         unique = {entry.position: entry for entry in fed}
         publications += feed_publications([unique[position] for position in sorted(unique)])
         self._at(AFTER_RECORD)
+        return Prepared(report, publications)
+
+    async def publish(self, prepared: Prepared) -> BatchReport:
+        """Publish what a prepared batch owes; returns once JetStream stored all of it."""
+        report, publications = prepared.report, prepared.publications
         await self._publisher.publish_all(publications)
         report.published = len(publications)
         if publications:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import nats
 
 from hub.config import HubConfig, parse_config
+from hub.service import HubService, Inbound, Prepared
 
 T = TypeVar("T")
 
@@ -144,3 +145,17 @@ async def stream_data(url: str, stream: str) -> list[bytes]:
         ]
     finally:
         await nc.close()
+
+
+class BuggyService(HubService):
+    """A hub with a bug that any batch holding `poison` triggers, every time (for the
+    poison-message tests: `functools.partial(BuggyService, poison=...)` as `HubService`)."""
+
+    def __init__(self, *, poison: bytes, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._poison = poison
+
+    async def prepare(self, batch: Sequence[Inbound]) -> Prepared:
+        if any(self._poison in item.data for item in batch):
+            raise RuntimeError("a bug this message triggers")
+        return await super().prepare(batch)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
 from pathlib import Path
 
 import grpc
@@ -16,14 +15,13 @@ from adapters.nats.embedded import EmbeddedNats, free_port
 from adapters.pb.truc.v1 import document_pb2, exchange_pb2, exchange_pb2_grpc
 from hub import subjects
 from hub.bootstrap import start_stack
-from hub.service import BatchReport, HubService, Inbound
 from tests.faults.harness import (
     Exercise,
     TrucProcess,
     assert_exactly_once,
     write_config,
 )
-from tests.support import G15, G22, H49, POST, eventually, make_config, stream_data
+from tests.support import G15, G22, H49, POST, BuggyService, eventually, make_config, stream_data
 
 
 @pytest.mark.timeout(150)
@@ -54,20 +52,11 @@ async def test_nats_server_restart_under_load(nats_server: EmbeddedNats, tmp_pat
 POISON = "ĐỘC: làm hỏng bộ xử lý".encode()
 
 
-class BuggyService(HubService):
-    """A hub with a bug that one particular message triggers every time."""
-
-    async def process(self, batch: Sequence[Inbound]) -> BatchReport:
-        if any(POISON in item.data for item in batch):
-            raise RuntimeError("a bug this message triggers")
-        return await super().process(batch)
-
-
 @pytest.mark.timeout(120)
 async def test_a_poison_message_is_dead_lettered_without_blocking_the_queue(
     nats_server: EmbeddedNats, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(hub.bootstrap, "HubService", functools.partial(BuggyService))
+    monkeypatch.setattr(hub.bootstrap, "HubService", functools.partial(BuggyService, poison=POISON))
     stack = await start_stack(make_config(nats_server.url), tmp_path / "data")
     ports = {code: a.port for code, a in stack.adapters.items()}
     exercise = Exercise("poison_message", ports).start()

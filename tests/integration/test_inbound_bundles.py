@@ -22,8 +22,7 @@ from hub import subjects
 from hub.batching import batch_id, bundles
 from hub.bootstrap import Stack, start_stack
 from hub.model import Kind
-from hub.service import BatchReport, HubService, Inbound
-from tests.support import G22, H49, eventually, make_config, stream_data
+from tests.support import G22, H49, BuggyService, eventually, make_config, stream_data
 
 POISON = "ĐỘC trong gói".encode()
 
@@ -102,20 +101,11 @@ async def test_a_forged_envelope_in_a_bundle_is_refused_alone(
     await eventually(lambda: _hub_settled(nats_server.url), what="the bundle acknowledged")
 
 
-class BuggyService(HubService):
-    """Raises on any batch holding the poison document (a bug it triggers)."""
-
-    async def process(self, batch: Sequence[Inbound]) -> BatchReport:
-        if any(POISON in item.data for item in batch):
-            raise RuntimeError("a bug this envelope triggers")
-        return await super().process(batch)
-
-
 @pytest.mark.timeout(120)
 async def test_a_poison_envelope_is_set_aside_and_the_rest_of_its_bundle_recorded(
     nats_server: EmbeddedNats, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(hub.bootstrap, "HubService", functools.partial(BuggyService))
+    monkeypatch.setattr(hub.bootstrap, "HubService", functools.partial(BuggyService, poison=POISON))
     stack = await start_stack(make_config(nats_server.url), tmp_path / "data")
     try:
         sender = stack.adapters[G22].gateway._signer
