@@ -149,15 +149,33 @@ async def _ensure_consumer(js: JetStreamContext, stream: str, config: ConsumerCo
         await js.add_consumer(stream, config)
 
 
+# nats-py's default for `jetstream(publish_async_max_pending=...)`: the publisher's
+# contexts are all made with it.
+PUBLISH_ASYNC_MAX_PENDING = 4000
+
+
 class JetStreamPublisher:
-    """Publishes many messages at once (pipelined) and returns when all are stored."""
+    """Publishes many messages at once (pipelined) and returns when all are stored.
+
+    A batch's publications go out in one write: while the context has free pending slots
+    (`max_pending`, as the context was made with), each is handed over without a stall
+    timeout. With a timeout, nats-py waits for a slot in a task of its own, which yields to
+    the event loop after every publication; its flusher then ran in between and wrote each
+    one in a system call of its own, a tenth of the hub's time (README, Performance). Only
+    when the slots are all taken is the wait bounded by `timeout`.
+    """
 
     def __init__(
-        self, js: JetStreamContext, timeout: float = 10.0, max_payload: int | None = None
+        self,
+        js: JetStreamContext,
+        timeout: float = 10.0,
+        max_payload: int | None = None,
+        max_pending: int = PUBLISH_ASYNC_MAX_PENDING,
     ) -> None:
         self._js = js
         self._timeout = timeout
         self._max_payload = max_payload
+        self._max_pending = max_pending
 
     async def publish_all(self, publications: Sequence[Publication]) -> None:
         raise_failures(await self.publish_each(publications))
@@ -183,8 +201,9 @@ class JetStreamPublisher:
                 headers = {"Nats-Msg-Id": p.msg_id}
                 if p.headers:
                     headers.update(p.headers)
+                free = self._js.publish_async_pending() < self._max_pending
                 sent = await self._js.publish_async(
-                    p.subject, p.data, headers=headers, wait_stall=self._timeout
+                    p.subject, p.data, headers=headers, wait_stall=None if free else self._timeout
                 )
             except Exception as error:  # not even sent: connection closed, too many stalled
                 futures.append(None)
