@@ -54,3 +54,22 @@ async def test_a_publication_over_max_payload_is_refused_without_stalling_the_re
         assert (await js.stream_info("B")).state.messages == 1
     finally:
         await jetstream.close(nc)
+
+
+async def test_more_publications_than_pending_slots_wait_for_a_slot(
+    nats_server: EmbeddedNats,
+) -> None:
+    """Free slots are taken without a stall timeout; once all are taken, the next waits for
+    one (bounded by the timeout) instead of failing or hanging."""
+    nc = await jetstream.connect(nats_server.url, "test-publish-slots")
+    try:
+        js = nc.jetstream(publish_async_max_pending=2)
+        await js.add_stream(name="S", subjects=["s.>"])
+        publisher = jetstream.JetStreamPublisher(js, timeout=5.0, max_pending=2)
+        publications = [Publication(f"s.{i}", b"x", f"s{i}") for i in range(10)]
+        errors = await publisher.publish_each(publications)
+        assert errors == [None] * 10
+        assert (await js.stream_info("S")).state.messages == 10
+        assert js.publish_async_pending() == 0
+    finally:
+        await jetstream.close(nc)
