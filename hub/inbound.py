@@ -52,7 +52,7 @@ class InboundConsumer:
             prepared = await self._service.prepare([i for m in msgs for i in inbound(m)])
         except Exception as error:
             await self.drain()
-            await self._one_by_one(msgs, error)
+            await self._apart(msgs, error)
             return
         await self.drain()
         self._publishing = asyncio.create_task(self._publish(msgs, prepared))
@@ -68,13 +68,27 @@ class InboundConsumer:
         try:
             report = await self._service.publish(prepared)
         except Exception as error:
-            await self._one_by_one(msgs, error)
+            await self._apart(msgs, error)
             return
         self._guard.succeeded(*(sequence(m) for m in msgs))
-        self._observe(report)
+        try:
+            self._observe(report)
+        except Exception:  # metrics and logs: never a reason to redeliver what is published
+            log.exception("hub: observing a batch failed")
         for m in msgs:
             with contextlib.suppress(Exception):
                 await m.ack()
+
+    async def _apart(self, msgs: list[Msg], error: Exception) -> None:
+        """Take a failed batch apart; if even that fails, redeliver the batch (in a task the
+        error would otherwise surface in the next batch, and be blamed on it)."""
+        try:
+            await self._one_by_one(msgs, error)
+        except Exception:
+            log.exception("hub: batch of %d failed; it will be redelivered", len(msgs))
+            for m in msgs:
+                with contextlib.suppress(Exception):
+                    await m.nak(delay=1.0)
 
     async def _one_by_one(self, msgs: list[Msg], error: Exception) -> None:
         """A batch failed: find the message(s) at fault by processing them alone (a bundle's

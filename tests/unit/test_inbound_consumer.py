@@ -122,3 +122,21 @@ async def test_drain_without_a_batch_in_flight_returns() -> None:
     inbound, observed = consumer(FakeService())
     await asyncio.wait_for(inbound.drain(), 1)
     assert observed == []
+
+
+async def test_a_failure_to_observe_a_published_batch_neither_stops_its_ack_nor_the_next() -> None:
+    service = FakeService()
+    seen: list[BatchReport] = []
+
+    def observe(report: BatchReport) -> None:
+        seen.append(report)
+        if len(seen) == 1:
+            raise RuntimeError("a metrics bug")
+
+    inbound = InboundConsumer(cast(HubService, service), observe)
+    first, second = [FakeMsg(b"a")], [FakeMsg(b"b")]
+    await inbound.handle(cast(Any, first))
+    await inbound.handle(cast(Any, second))  # does not inherit the first batch's error
+    await inbound.drain()
+    assert first[0].done == ["ack"] and second[0].done == ["ack"]
+    assert len(seen) == 2
