@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import nats
 
+from adapters.crypto import Signer
+from adapters.envelope import ProtobufCodec, open_envelope, seal
+from adapters.pb.truc.v1 import document_pb2
 from hub.config import HubConfig, parse_config
+from hub.model import Kind
 from hub.service import HubService, Inbound, Prepared
+
+if TYPE_CHECKING:
+    from hub.bootstrap import Stack
 
 T = TypeVar("T")
 
@@ -159,3 +167,25 @@ class BuggyService(HubService):
         if any(self._poison in item.data for item in batch):
             raise RuntimeError("a bug this message triggers")
         return await super().prepare(batch)
+
+
+def routed_copy(stack: Stack, hub: Signer, subject: str) -> tuple[str, bytes]:
+    """A document from G22 to H49 as `hub` would route it (the stack's own hub key, or a
+    forger's): its message id and routed bytes, to publish straight to H49's deliveries."""
+    sender = stack.adapters[G22].gateway._signer
+    message_id, raw = seal(
+        sender,
+        kind=Kind.DOCUMENT,
+        recipients=[H49],
+        document_id=str(uuid.uuid4()),
+        payload=document_pb2.Document(subject=subject).SerializeToString(),
+        signed_at_ms=1,
+    )
+    routed = ProtobufCodec(hub).routed(
+        open_envelope(raw),
+        recipient=H49,
+        ledger_position=7,
+        received_at_ms=1,
+        sender_public_key=sender.public_key,
+    )
+    return message_id, routed

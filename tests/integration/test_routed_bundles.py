@@ -4,39 +4,16 @@ the bundle once everything in it is kept."""
 
 from __future__ import annotations
 
-import uuid
-
 import nats
 
 from adapters.crypto import Signer
-from adapters.envelope import ProtobufCodec, open_envelope, seal
+from adapters.envelope import ProtobufCodec
 from adapters.nats.embedded import EmbeddedNats
-from adapters.pb.truc.v1 import document_pb2, exchange_pb2
+from adapters.pb.truc.v1 import exchange_pb2
 from hub import subjects
 from hub.bootstrap import Stack
-from hub.model import Kind
 from tests.conftest import document_stub
-from tests.support import G22, H49, eventually
-
-
-def _routed(stack: Stack, hub: Signer, subject: str) -> tuple[str, bytes]:
-    sender = stack.adapters[G22].gateway._signer
-    message_id, raw = seal(
-        sender,
-        kind=Kind.DOCUMENT,
-        recipients=[H49],
-        document_id=str(uuid.uuid4()),
-        payload=document_pb2.Document(subject=subject).SerializeToString(),
-        signed_at_ms=1,
-    )
-    routed = ProtobufCodec(hub).routed(
-        open_envelope(raw),
-        recipient=H49,
-        ledger_position=7,
-        received_at_ms=1,
-        sender_public_key=sender.public_key,
-    )
-    return message_id, routed
+from tests.support import H49, eventually, routed_copy
 
 
 async def _inbox_ids(stack: Stack) -> list[str]:
@@ -59,8 +36,8 @@ async def _settled(url: str) -> bool:
 async def test_each_item_of_a_bundle_arrives_and_a_forged_one_is_refused_alone(
     stack: Stack, nats_server: EmbeddedNats
 ) -> None:
-    genuine = [_routed(stack, stack.hub_signer, f"Gói {i}") for i in range(3)]
-    forged_id, forged = _routed(stack, Signer.generate("truc.test"), "Giả mạo")
+    genuine = [routed_copy(stack, stack.hub_signer, f"Gói {i}") for i in range(3)]
+    forged_id, forged = routed_copy(stack, Signer.generate("truc.test"), "Giả mạo")
     items = [genuine[0][1], forged, genuine[1][1], genuine[2][1]]
     nc = await nats.connect(nats_server.url)
     try:
@@ -97,7 +74,7 @@ async def test_an_unreadable_bundle_is_set_aside_and_the_stream_moves_on(
         )
     finally:
         await nc.close()
-    message_id, routed = _routed(stack, stack.hub_signer, "Sau gói hỏng")
+    message_id, routed = routed_copy(stack, stack.hub_signer, "Sau gói hỏng")
     nc = await nats.connect(nats_server.url)
     try:
         await nc.jetstream().publish(

@@ -19,7 +19,7 @@ from hub import subjects
 from hub.bootstrap import Stack, start_stack
 from hub.model import Kind
 from tests.conftest import document_stub
-from tests.support import G15, G22, H49, POST, eventually, make_config
+from tests.support import G15, G22, H49, POST, eventually, make_config, routed_copy
 
 
 def _document(subject: str = "Về việc triển khai trục liên thông văn bản") -> document_pb2.Document:
@@ -259,24 +259,7 @@ async def test_wrong_key_and_unregistered_sender_are_dead_lettered_and_never_del
 async def test_adapter_refuses_routed_messages_not_signed_by_the_hub(
     stack: Stack, nats_server: EmbeddedNats
 ) -> None:
-    fake_hub = Signer.generate("truc.test")
-    from adapters.envelope import ProtobufCodec, open_envelope
-
-    message_id, raw = seal(
-        stack.adapters[G22].gateway._signer,
-        kind=Kind.DOCUMENT,
-        recipients=[H49],
-        document_id=str(uuid.uuid4()),
-        payload=document_pb2.Document(subject="x").SerializeToString(),
-        signed_at_ms=1,
-    )
-    routed = ProtobufCodec(fake_hub).routed(
-        open_envelope(raw),
-        recipient=H49,
-        ledger_position=99,
-        received_at_ms=1,
-        sender_public_key=stack.adapters[G22].gateway._signer.public_key,
-    )
+    message_id, routed = routed_copy(stack, Signer.generate("truc.test"), "x")
     await _publish_raw(nats_server.url, subjects.deliveries(H49), routed, f"{message_id}:x")
     # Then a genuine one: once it is in, the forged one (published first) was dealt with.
     sent = await _send(stack)
