@@ -64,7 +64,8 @@ class ProjectionsRunner:
                 await asyncio.sleep(0)  # behind: let the hub's batches in between pages
                 continue
             if applied:
-                await _first(stop, asyncio.Event(), SETTLE_SECONDS)
+                with contextlib.suppress(TimeoutError):  # a rest, cut short only by `stop`
+                    await asyncio.wait_for(stop.wait(), SETTLE_SECONDS)
                 continue
             await _first(stop, self._wake, self._interval)
 
