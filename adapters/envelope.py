@@ -33,6 +33,8 @@ from ledger.agency import is_valid_code
 ENVELOPE_VERSION = 1
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 MAX_RECIPIENTS = 500
+# Documents one delivery proof may list: an AckInbox of more is proved in several.
+MAX_DELIVERY_ITEMS = 256
 
 _KINDS = {
     envelope_pb2.MESSAGE_KIND_DOCUMENT: Kind.DOCUMENT,
@@ -272,10 +274,35 @@ def inspect_payload(opened: Opened) -> PayloadFacts:
         if len(status.description) > 2000:
             raise MalformedMessage("description", "at most 2000 characters")
         return PayloadFacts(status_code=status.status_code, description=status.description)
-    delivery = parse_delivery(opened)
-    if not _is_uuid(delivery.message_id):
-        raise MalformedMessage("delivery.message_id", "must be a lowercase UUID")
-    return PayloadFacts(delivered_message_id=delivery.message_id)
+    return PayloadFacts(delivered=delivered_items(parse_delivery(opened), header.document_id))
+
+
+def delivered_items(
+    delivery: envelope_pb2.Delivery, document_id: str
+) -> tuple[tuple[str, str], ...]:
+    """The (document id, message id) pairs a delivery proof covers, in either form, checked:
+    identifiers are lowercase UUIDs, each document listed once, and the list form's first
+    document is the one the signed header names."""
+    if not delivery.items:
+        if not _is_uuid(delivery.message_id):
+            raise MalformedMessage("delivery.message_id", "must be a lowercase UUID")
+        return ((document_id, delivery.message_id),)
+    if delivery.message_id:
+        raise MalformedMessage("delivery.message_id", "must be empty when items are listed")
+    if len(delivery.items) > MAX_DELIVERY_ITEMS:
+        raise MalformedMessage("delivery.items", f"at most {MAX_DELIVERY_ITEMS} documents")
+    seen: set[str] = set()
+    for i, item in enumerate(delivery.items):
+        if not _is_uuid(item.document_id):
+            raise MalformedMessage(f"delivery.items[{i}].document_id", "must be a lowercase UUID")
+        if not _is_uuid(item.message_id):
+            raise MalformedMessage(f"delivery.items[{i}].message_id", "must be a lowercase UUID")
+        if item.document_id in seen:
+            raise MalformedMessage(f"delivery.items[{i}].document_id", "listed twice")
+        seen.add(item.document_id)
+    if delivery.items[0].document_id != document_id:
+        raise MalformedMessage("delivery.items[0].document_id", "differs from header.document_id")
+    return tuple((item.document_id, item.message_id) for item in delivery.items)
 
 
 class ProtobufCodec:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from ledger.application import Ledger
-from ledger.commands import Command, RecordDelivery, RecordDocument
+from ledger.commands import Command, DeliveredItem, RecordDelivery, RecordDocument
 from ledger.merkle_log import MerkleLog
 from ledger.replay import replay_all
 from ledger.storage import Storage
@@ -55,9 +55,8 @@ def _commands(documents: int) -> Iterator[Command]:
         for recipient in RECIPIENTS:
             yield RecordDelivery(
                 message_id=str(uuid.uuid4()),
-                document_id=document_id,
                 recipient=recipient,
-                delivered_message_id=message_id,
+                items=(DeliveredItem(document_id, message_id),),
                 received_at=at,
                 header_b64="aGVhZGVy" * 12,
                 signature_b64="c2ln" * 22,

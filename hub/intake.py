@@ -19,7 +19,13 @@ from hub.lookups import CitizenPrivacy, LookupRefused, lookup_command, refused_l
 from hub.model import Kind, Opened, PayloadFacts
 from hub.ports import Clock, EnvelopeCodec
 from hub.registry import Registry, RegistryError
-from ledger.commands import Command, RecordDelivery, RecordDocument, RecordStatus
+from ledger.commands import (
+    Command,
+    DeliveredItem,
+    RecordDelivery,
+    RecordDocument,
+    RecordStatus,
+)
 
 # A message signed further in the future than this is refused (clock skew allowance).
 MAX_FUTURE_SKEW_MS = 5 * 60 * 1000
@@ -241,8 +247,9 @@ def _command(opened: Opened, facts: PayloadFacts, now: int) -> Command:
         )
     return RecordDelivery(
         message_id=header.message_id,
-        document_id=header.document_id,
         recipient=header.sender,
-        delivered_message_id=facts.delivered_message_id,
+        items=tuple(
+            DeliveredItem(document_id, message_id) for document_id, message_id in facts.delivered
+        ),
         **signed,
     )

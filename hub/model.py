@@ -63,7 +63,8 @@ class PayloadFacts:
     due_date: str = ""
     status_code: str = ""
     description: str = ""
-    delivered_message_id: str = ""
+    # A delivery proof: each document taken and the message it came in.
+    delivered: tuple[tuple[str, str], ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
     # Dossier and postal messages: the act, checked and in primitives.
     act: DossierAct | None = None

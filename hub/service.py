@@ -264,19 +264,23 @@ class HubService:
         to `answers`."""
         header = verdict.opened.header
         if header.kind is Kind.DELIVERY:
-            for sender in outcome.route_to:
+            # Item by item: the document's sender (route_to) and its Delivered event.
+            single = len(verdict.facts.delivered) == 1
+            for (document_id, delivered), sender, entry in zip(
+                verdict.facts.delivered, outcome.route_to, outcome.entries, strict=True
+            ):
                 answers.append(
                     Answer(
                         sender,
                         ReceiptFacts(
-                            message_id=verdict.facts.delivered_message_id,
-                            document_id=header.document_id,
+                            message_id=delivered,
+                            document_id=document_id,
                             accepted=True,
-                            ledger_position=outcome.position,
+                            ledger_position=entry.position,
                             recorded_at_ms=verdict.received_at_ms,
                             delivered_to=header.sender,
                         ),
-                        f"{header.message_id}:delivered",
+                        f"{header.message_id}:delivered" + ("" if single else f":{document_id}"),
                     )
                 )
         else:

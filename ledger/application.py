@@ -287,8 +287,10 @@ class Ledger(Application[UUID]):
             return self._apply_refusal(command, batch)
         if isinstance(command, RecordDocument):
             return self._apply_document(command, batch)
-        if isinstance(command, (RecordStatus, RecordDelivery)):
-            return self._apply_to_document(command, batch)
+        if isinstance(command, RecordStatus):
+            return self._apply_status(command, batch)
+        if isinstance(command, RecordDelivery):
+            return self._apply_delivery(command, batch)
         if isinstance(command, DOSSIER_COMMANDS):
             return self._apply_dossier(command, batch)
         if isinstance(command, (RecordLookup, RecordLookupAnswer)):
@@ -374,9 +376,7 @@ class Ledger(Application[UUID]):
             keys += _versions(referred_id, earlier_version, earlier.version)
         return _Pending(command.message_id, keys, tuple(command.recipients))
 
-    def _apply_to_document(
-        self, command: RecordStatus | RecordDelivery, batch: _Batch
-    ) -> Outcome | _Pending:
+    def _apply_status(self, command: RecordStatus, batch: _Batch) -> Outcome | _Pending:
         aggregate_id = document_aggregate_id(command.document_id)
         document = batch.load(self, aggregate_id, Document)
         if document is None:
@@ -386,39 +386,80 @@ class Ledger(Application[UUID]):
                 f"document_id: no document {command.document_id} was ever recorded",
             )
         if document.has_seen(command.message_id):
-            return self._duplicate(command, (aggregate_id,), _route_to(document, command))
+            return self._duplicate(command, (aggregate_id,), _status_route(document, command))
         refused = self._refused_before(command.message_id, batch)
         if refused is not None:
             return refused
         before = document.version
         try:
-            if isinstance(command, RecordStatus):
-                document.report_status(
-                    reporter=command.reporter,
-                    status_code=command.status_code,
-                    description=command.description,
-                    message_id=command.message_id,
-                    received_at=command.received_at,
-                    header_b64=command.header_b64,
-                    signature_b64=command.signature_b64,
-                )
-            else:
-                document.deliver(
-                    recipient=command.recipient,
-                    message_id=command.message_id,
-                    delivered_message_id=command.delivered_message_id,
-                    received_at=command.received_at,
-                    header_b64=command.header_b64,
-                    signature_b64=command.signature_b64,
-                )
+            document.report_status(
+                reporter=command.reporter,
+                status_code=command.status_code,
+                description=command.description,
+                message_id=command.message_id,
+                received_at=command.received_at,
+                header_b64=command.header_b64,
+                signature_b64=command.signature_b64,
+            )
         except RuleViolation as violation:
             return Refused(command.message_id, violation.code, violation.reason)
         batch.touched[aggregate_id] = document
         return _Pending(
             command.message_id,
             _versions(aggregate_id, before, document.version),
-            _route_to(document, command),
+            _status_route(document, command),
         )
+
+    def _apply_delivery(self, command: RecordDelivery, batch: _Batch) -> Outcome | _Pending:
+        """Every item's document checked first, then one Delivered event on each: a proof
+        is recorded whole or refused whole (naming the item), never in part."""
+        if not command.items:
+            return Refused(command.message_id, "invalid_payload", "items: none listed")
+        ids = [document_aggregate_id(item.document_id) for item in command.items]
+        if len(set(ids)) != len(ids):
+            return Refused(
+                command.message_id, "invalid_payload", "items: a document is listed twice"
+            )
+        documents: list[Document] = []
+        for i, (item, aggregate_id) in enumerate(zip(command.items, ids, strict=True)):
+            document = batch.load(self, aggregate_id, Document)
+            if document is None:
+                return Refused(
+                    command.message_id,
+                    "unknown_document",
+                    f"{_field(command, i, 'document_id')}: no document {item.document_id}"
+                    " was ever recorded",
+                )
+            if document.has_seen(command.message_id):
+                senders = tuple(d.sender for d in self._documents(batch, ids))
+                return self._duplicate(command, ids, senders)
+            try:
+                document.check_delivery(command.recipient, item.delivered_message_id)
+            except RuleViolation as violation:
+                where = f"items[{i}]: " if len(command.items) > 1 else ""
+                return Refused(command.message_id, violation.code, where + violation.reason)
+            documents.append(document)
+        refused = self._refused_before(command.message_id, batch)
+        if refused is not None:
+            return refused
+        keys: list[tuple[UUID, int]] = []
+        for item, aggregate_id, document in zip(command.items, ids, documents, strict=True):
+            before = document.version
+            document.deliver(
+                recipient=command.recipient,
+                message_id=command.message_id,
+                delivered_message_id=item.delivered_message_id,
+                received_at=command.received_at,
+                header_b64=command.header_b64,
+                signature_b64=command.signature_b64,
+            )
+            batch.touched[aggregate_id] = document
+            keys += _versions(aggregate_id, before, document.version)
+        return _Pending(command.message_id, tuple(keys), tuple(d.sender for d in documents))
+
+    def _documents(self, batch: _Batch, ids: Sequence[UUID]) -> list[Document]:
+        found = [batch.load(self, aggregate_id, Document) for aggregate_id in ids]
+        return [d for d in found if d is not None]
 
     # -- refusals ---------------------------------------------------------------------------
 
@@ -709,8 +750,10 @@ def _aggregate_ids(command: Command) -> list[UUID]:
         ids.append(document_aggregate_id(command.document_id))
         if command.refers_to:
             ids.append(document_aggregate_id(command.refers_to))
-    elif isinstance(command, (RecordStatus, RecordDelivery)):
+    elif isinstance(command, RecordStatus):
         ids.append(document_aggregate_id(command.document_id))
+    elif isinstance(command, RecordDelivery):
+        ids += [document_aggregate_id(item.document_id) for item in command.items]
     elif isinstance(command, RecordRefusal):
         if command.document_id:
             ids.append(document_aggregate_id(command.document_id))
@@ -851,14 +894,16 @@ def _change_dossier(dossier: Dossier, command: Command, calendar: WorkingCalenda
         raise TypeError(f"not a dossier command: {type(command).__name__}")
 
 
-def _route_to(document: Document, command: Command) -> tuple[str, ...]:
-    if isinstance(command, RecordStatus):
-        if command.status_code == "13":
-            return tuple(document.recipients)
-        return (document.sender,)
-    if isinstance(command, RecordDelivery):
-        return (document.sender,)
-    return ()
+def _status_route(document: Document, command: RecordStatus) -> tuple[str, ...]:
+    if command.status_code == "13":
+        return tuple(document.recipients)
+    return (document.sender,)
+
+
+def _field(command: RecordDelivery, i: int, name: str) -> str:
+    """How a refusal names a field of the item at fault (`items[2].document_id` in the list
+    form, `document_id` alone in the single form)."""
+    return f"items[{i}].{name}" if len(command.items) > 1 else name
 
 
 def public_fields(event: Any) -> dict[str, Any]:

@@ -40,11 +40,22 @@ class RecordStatus:
 
 
 @dataclass(frozen=True)
-class RecordDelivery:
-    message_id: str
+class DeliveredItem:
+    """One document a recipient's agency system took, and the message it came in."""
+
     document_id: str
-    recipient: str
     delivered_message_id: str
+
+
+@dataclass(frozen=True)
+class RecordDelivery:
+    """A recipient's signed proof that its agency system took documents (one acknowledgement,
+    one signature): each item becomes a Delivered event on its own document, all carrying
+    the proof's message id and signed header, or none is recorded."""
+
+    message_id: str
+    recipient: str
+    items: tuple[DeliveredItem, ...]
     received_at: str
     header_b64: str
     signature_b64: str
@@ -305,7 +316,9 @@ class Recorded:
     message_id: str
     position: int
     duplicate: bool
-    # Members the recorded message must be routed to, as the aggregate knows them.
+    # Members the recorded message must be routed to, as the aggregate knows them. For a
+    # RecordDelivery: the sender of each item's document, item by item (a sender may repeat),
+    # and `entries` holds each item's Delivered event in the same order.
     route_to: tuple[str, ...] = ()
     entries: tuple[LedgerEntry, ...] = field(default=())
 

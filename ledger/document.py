@@ -229,6 +229,19 @@ class Document(MessageAggregate):
         header_b64: str,
         signature_b64: str,
     ) -> None:
+        self.check_delivery(recipient, delivered_message_id)
+        self._delivered(
+            recipient=recipient,
+            message_id=message_id,
+            delivered_message_id=delivered_message_id,
+            received_at=received_at,
+            header_b64=header_b64,
+            signature_b64=signature_b64,
+        )
+
+    def check_delivery(self, recipient: str, delivered_message_id: str) -> None:
+        """Raise RuleViolation unless `recipient` may prove delivery of that message: a proof
+        of several documents is checked whole before any of them changes."""
         if recipient not in self.recipients:
             raise RuleViolation(
                 "not_a_recipient", f"{recipient} is not a recipient of document {self.document_id}"
@@ -238,14 +251,6 @@ class Document(MessageAggregate):
                 "unknown_message",
                 f"message {delivered_message_id} was never sent about document {self.document_id}",
             )
-        self._delivered(
-            recipient=recipient,
-            message_id=message_id,
-            delivered_message_id=delivered_message_id,
-            received_at=received_at,
-            header_b64=header_b64,
-            signature_b64=signature_b64,
-        )
 
     @event(Delivered)
     def _delivered(

@@ -26,11 +26,13 @@ from adapters.document.mailbox import (
     Arrival,
     DeliveryProof,
     HubVerdict,
+    InboxRow,
     Mailbox,
     Outbound,
     SentRow,
 )
 from adapters.envelope import (
+    MAX_DELIVERY_ITEMS,
     EnvelopeError,
     VerifiedDelivery,
     attachment_digests,
@@ -453,8 +455,9 @@ class DocumentGateway:
 
     async def acknowledge_many(self, delivery_ids: Sequence[int]) -> Acknowledged:
         """The agency system took these items: mark them all in one mailbox transaction,
-        keeping in it one signed delivery proof per document marked (the ledger records a
-        delivery per document), then publish the proofs pipelined.
+        keeping in it one signed delivery proof for the documents marked (up to
+        `MAX_DELIVERY_ITEMS` a proof; the ledger records a delivery on each document), then
+        publish the proofs pipelined.
 
         Raises ProofsPendingError when a proof was not published: the items stay marked and
         their proofs kept, and the republisher sends them again (a retry reports them already
@@ -463,34 +466,46 @@ class DocumentGateway:
         ids = list(dict.fromkeys(delivery_ids))
         rows = self.mailbox.inbox_items(ids)
         now = self._clock.now_ms()
-        proofs = {
-            row.delivery_id: self._seal(
-                Outgoing(
-                    kind=Kind.DELIVERY,
-                    recipients=(row.sender,),
-                    document_id=row.document_id,
-                    payload=envelope_pb2.Delivery(
-                        message_id=row.message_id, delivered_at_ms=now
-                    ).SerializeToString(deterministic=True),
-                )
-            )
-            for row in rows.values()
-            if not row.acknowledged and row.kind == Kind.DOCUMENT.value
-        }
+
+        def prove(marked: list[int]) -> list[Outbound]:
+            taken = [rows[i] for i in marked if rows[i].kind == Kind.DOCUMENT.value]
+            return [self._delivery_proof(part, now) for part in delivery_parts(taken)]
+
         pending = [i for i in ids if i in rows and not rows[i].acknowledged]
-        marked = self.mailbox.acknowledge_many(pending, now, proofs) if pending else []
+        marked, kept = self.mailbox.acknowledge_many(pending, now, prove) if pending else ([], [])
         newly = set(marked)
         done = Acknowledged(
             marked=marked,
             already=[i for i in ids if i in rows and i not in newly],
             unknown=[i for i in ids if i not in rows],
         )
-        kept = [proofs[i] for i in marked if i in proofs]
         try:
             raise_failures(await self._publish_each([(p.message_id, p.envelope) for p in kept]))
         except Exception as error:
             raise ProofsPendingError(str(error)) from error
         return done
+
+    def _delivery_proof(self, rows: Sequence[InboxRow], now: int) -> Outbound:
+        """One signed proof that the agency system took these documents: the single form
+        for one, the list form for several."""
+        if len(rows) == 1:
+            delivery = envelope_pb2.Delivery(message_id=rows[0].message_id, delivered_at_ms=now)
+        else:
+            delivery = envelope_pb2.Delivery(
+                items=[
+                    envelope_pb2.DeliveredItem(document_id=r.document_id, message_id=r.message_id)
+                    for r in rows
+                ],
+                delivered_at_ms=now,
+            )
+        return self._seal(
+            Outgoing(
+                kind=Kind.DELIVERY,
+                recipients=tuple(dict.fromkeys(r.sender for r in rows)),
+                document_id=rows[0].document_id,
+                payload=delivery.SerializeToString(deterministic=True),
+            )
+        )
 
     async def wait_arrival(
         self, *, after: int, include_acknowledged: bool = False, within: float = 5.0
@@ -657,3 +672,17 @@ class DocumentGateway:
             for future in self._waiters.get(receipt.message_id, []):
                 if not future.done():
                     future.set_result(receipt)
+
+
+def delivery_parts(rows: Sequence[InboxRow]) -> list[list[InboxRow]]:
+    """Documents taken together, in proofs of at most `MAX_DELIVERY_ITEMS`, each document
+    once a proof (a document listed again starts the next proof)."""
+    parts: list[list[InboxRow]] = []
+    seen: set[str] = set()
+    for row in rows:
+        if not parts or len(parts[-1]) >= MAX_DELIVERY_ITEMS or row.document_id in seen:
+            parts.append([])
+            seen = set()
+        parts[-1].append(row)
+        seen.add(row.document_id)
+    return parts

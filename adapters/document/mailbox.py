@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -242,18 +242,19 @@ class Mailbox:
 
     def acknowledge(self, delivery_id: int, now_ms: int) -> bool:
         """Mark an item taken by the agency system; False when it already was."""
-        return self.acknowledge_many([delivery_id], now_ms) == [delivery_id]
+        return self.acknowledge_many([delivery_id], now_ms)[0] == [delivery_id]
 
     def acknowledge_many(
         self,
         delivery_ids: Sequence[int],
         now_ms: int,
-        proofs: Mapping[int, Outbound] | None = None,
-    ) -> list[int]:
+        prove: Callable[[list[int]], Sequence[Outbound]] | None = None,
+    ) -> tuple[list[int], list[Outbound]]:
         """Mark items taken by the agency system, in one transaction, and keep in that same
-        transaction the signed delivery proof (`proofs`, by delivery id) of each item this
-        call marks: an item is never marked without its proof kept. Returns the ids this
-        call marked (not those already marked, nor unknown ones)."""
+        transaction the signed delivery proofs `prove` makes for exactly the items this call
+        marked: an item is never marked without its proof kept, nor proved twice by two
+        acknowledgements that raced. Returns the ids this call marked (not those already
+        marked, nor unknown ones) and the proofs kept."""
         marked: list[int] = []
         with self._tx() as db:
             for delivery_id in delivery_ids:
@@ -262,13 +263,12 @@ class Mailbox:
                     " AND acknowledged_at_ms IS NULL",
                     (now_ms, delivery_id),
                 )
-                if cursor.rowcount != 1:
-                    continue
-                marked.append(delivery_id)
-                proof = (proofs or {}).get(delivery_id)
-                if proof is not None:
-                    _insert_sent(db, proof)
-        return marked
+                if cursor.rowcount == 1:
+                    marked.append(delivery_id)
+            proofs = list(prove(marked)) if prove is not None and marked else []
+            for proof in proofs:
+                _insert_sent(db, proof)
+        return marked, proofs
 
     def received(self, message_id: str) -> InboxRow | None:
         with self._lock:

@@ -574,6 +574,12 @@ def _payload(opened: Any) -> dict[str, Any]:
         status = parse_status(opened)
         return {"status_code": status.status_code, "description": status.description}
     delivery = parse_delivery(opened)
+    if delivery.items:
+        return {
+            "delivered": [
+                {"document_id": i.document_id, "message_id": i.message_id} for i in delivery.items
+            ]
+        }
     return {"delivered_message_id": delivery.message_id}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ledger.commands import (
+    DeliveredItem,
     RecordDelivery,
     RecordDocument,
     RecordRefusal,
@@ -66,9 +67,22 @@ def delivery(
 ) -> RecordDelivery:
     return RecordDelivery(
         message_id=message_id,
-        document_id=document_id,
         recipient=recipient,
-        delivered_message_id=delivered,
+        items=(DeliveredItem(document_id, delivered),),
+        received_at=at(minute),
+        header_b64="aGVhZGVy",
+        signature_b64="c2ln",
+    )
+
+
+def deliveries(
+    message_id: str, items: list[tuple[str, str]], minute: float = 0, *, recipient: str = H49
+) -> RecordDelivery:
+    """One proof of several documents: `items` are (document id, delivered message id)."""
+    return RecordDelivery(
+        message_id=message_id,
+        recipient=recipient,
+        items=tuple(DeliveredItem(d, m) for d, m in items),
         received_at=at(minute),
         header_b64="aGVhZGVy",
         signature_b64="c2ln",

@@ -213,6 +213,46 @@ class LedgerContract:
         (again,) = ledger.record([b.document("m2", "d2", 1, business_type=3, refers_to="d1")])
         assert _recorded(again).duplicate and _recorded(again).entries == recorded.entries
 
+    # -- one delivery proof of several documents ---------------------------------------------
+
+    def test_one_proof_of_several_documents_records_a_delivery_on_each(
+        self, ledger: Ledger
+    ) -> None:
+        ledger.record(
+            [b.document("m1", "d1"), b.document("m2", "d2", sender=G15, recipients=(H49,))]
+        )
+        (outcome,) = ledger.record([b.deliveries("v1", [("d2", "m2"), ("d1", "m1")], 1)])
+        recorded = _recorded(outcome)
+        # Item by item: the sender to tell, and the Delivered event, in the proof's order.
+        assert recorded.route_to == (G15, G22)
+        assert [e.topic.rsplit(":", 1)[1] for e in recorded.entries] == ["Document.Delivered"] * 2
+        assert [json.loads(e.state)["delivered_message_id"] for e in recorded.entries] == [
+            "m2",
+            "m1",
+        ]
+        assert ledger.document("d1").delivered == {H49: "m1"}
+        assert ledger.document("d2").delivered == {H49: "m2"}
+        (again,) = ledger.record([b.deliveries("v1", [("d2", "m2"), ("d1", "m1")], 2)])
+        assert _recorded(again).duplicate
+        assert (_recorded(again).route_to, _recorded(again).entries) == (
+            recorded.route_to,
+            recorded.entries,
+        )
+
+    def test_a_proof_with_one_bad_item_records_none_of_them(self, ledger: Ledger) -> None:
+        ledger.record([b.document("m1", "d1"), b.document("m2", "d2", recipients=(G15,))])
+        before = _count(ledger)
+        (outcome,) = ledger.record([b.deliveries("v1", [("d1", "m1"), ("d2", "m2")], 1)])
+        assert isinstance(outcome, Refused)
+        assert outcome.code == "not_a_recipient"
+        assert outcome.reason.startswith("items[1]: ")
+        assert _count(ledger) == before
+        assert ledger.document("d1").delivered == {}
+        # Nothing half-applied stays with the writer: the next proof of d1 records cleanly.
+        (later,) = ledger.record([b.deliveries("v2", [("d1", "m1")], 2)])
+        assert _recorded(later).route_to == (G22,)
+        assert ledger.document("d1").delivered == {H49: "m1"}
+
     # -- the writer's saved aggregates ------------------------------------------------------
 
     def test_a_delivery_after_its_document_does_not_reload_it(

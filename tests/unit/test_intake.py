@@ -19,7 +19,7 @@ from adapters.pb.truc.v1 import document_pb2, envelope_pb2
 from hub.intake import MAX_FUTURE_SKEW_MS, Accepted, Intake, Rejected, iso_ms
 from hub.model import Kind
 from hub.registry import Member, MemberKey, Registry, Route
-from ledger.commands import RecordDelivery, RecordDocument, RecordStatus
+from ledger.commands import DeliveredItem, RecordDelivery, RecordDocument, RecordStatus
 from tests.support import G15, G22, H49, POST
 
 NOW_MS = 1_750_000_000_000  # 2025-06-15T15:06:40Z
@@ -171,9 +171,68 @@ def test_a_delivery_becomes_record_delivery_by_its_sender() -> None:
     command = _accepted(_intake().judge(H49, raw)).command
     assert isinstance(command, RecordDelivery)
     assert command.message_id == message_id
-    assert command.document_id == DOC_ID
     assert command.recipient == H49
-    assert command.delivered_message_id == delivered
+    assert command.items == (DeliveredItem(DOC_ID, delivered),)
+
+
+def _proof_of(*items: tuple[str, str], message_id: str = "") -> bytes:
+    return envelope_pb2.Delivery(
+        message_id=message_id,
+        items=[envelope_pb2.DeliveredItem(document_id=d, message_id=m) for d, m in items],
+        delivered_at_ms=SIGNED_MS,
+    ).SerializeToString()
+
+
+def test_a_proof_listing_documents_becomes_one_record_delivery_of_them_all() -> None:
+    items = [(DOC_ID, str(uuid.uuid4())), (str(uuid.uuid4()), str(uuid.uuid4()))]
+    _, raw = _seal(H49_KEY, kind=Kind.DELIVERY, recipients=(G22,), payload=_proof_of(*items))
+    command = _accepted(_intake().judge(H49, raw)).command
+    assert isinstance(command, RecordDelivery)
+    assert command.items == tuple(DeliveredItem(d, m) for d, m in items)
+
+
+@pytest.mark.parametrize(
+    ("items", "message_id", "reason_start"),
+    [
+        (
+            [(str(uuid.uuid4()), str(uuid.uuid4())) for _ in range(2)],
+            "",
+            "delivery.items[0].document_id: differs from header.document_id",
+        ),
+        (
+            [(DOC_ID, "x"), (str(uuid.uuid4()), str(uuid.uuid4()))],
+            "",
+            "delivery.items[0].message_id:",
+        ),
+        (
+            [(DOC_ID, str(uuid.uuid4())), (DOC_ID, str(uuid.uuid4()))],
+            "",
+            "delivery.items[1].document_id: listed twice",
+        ),
+        ([(DOC_ID, str(uuid.uuid4()))], str(uuid.uuid4()), "delivery.message_id: must be empty"),
+        (
+            [(DOC_ID, str(uuid.uuid4()))]
+            + [(str(uuid.uuid4()), str(uuid.uuid4())) for _ in range(256)],
+            "",
+            "delivery.items: at most 256",
+        ),
+    ],
+    ids=[
+        "first-not-the-headers-document",
+        "bad-message-id",
+        "document-twice",
+        "both-forms",
+        "too-many",
+    ],
+)
+def test_a_bad_list_of_deliveries_is_refused_naming_the_item(
+    items: list[tuple[str, str]], message_id: str, reason_start: str
+) -> None:
+    payload = _proof_of(*items, message_id=message_id)
+    _, raw = _seal(H49_KEY, kind=Kind.DELIVERY, recipients=(G22,), payload=payload)
+    verdict = _rejected(_intake().judge(H49, raw))
+    assert verdict.code == "invalid_payload"
+    assert verdict.reason.startswith(reason_start)
 
 
 # -- who is speaking ----------------------------------------------------------------------

@@ -120,18 +120,25 @@ def _proof(message_id: str) -> Outbound:
     return Outbound(message_id, DOC, "delivery", (G22,), b"proof:" + message_id.encode(), b"", 1)
 
 
-def test_acknowledge_many_marks_each_once_and_keeps_the_proofs_of_those_it_marked(
-    mailbox: Mailbox,
-) -> None:
+def test_acknowledge_many_proves_exactly_the_items_it_marked(mailbox: Mailbox) -> None:
     for message_id in ("a", "b", "c"):
         _receive(mailbox, message_id)
     assert mailbox.acknowledge(2, now_ms=1)
-    proofs = {1: _proof("p1"), 2: _proof("p2"), 3: _proof("p3")}
-    assert mailbox.acknowledge_many([1, 2, 3, 42], now_ms=5, proofs=proofs) == [1, 3]
+    asked: list[list[int]] = []
+
+    def prove(marked: list[int]) -> list[Outbound]:
+        asked.append(marked)
+        return [_proof("p-" + "-".join(map(str, marked)))]
+
+    marked, kept = mailbox.acknowledge_many([1, 2, 3, 42], now_ms=5, prove=prove)
+    assert marked == [1, 3]
+    # Item 2 was marked before (by a racing call, say): the proof does not cover it again.
+    assert asked == [[1, 3]]
+    assert [p.message_id for p in kept] == ["p-1-3"]
     assert mailbox.inbox() == []
-    # Item 2 was marked before: its proof (signed again by a racing call) is not kept.
-    assert [r.message_id for r in mailbox.unconfirmed()] == ["p1", "p3"]
-    assert mailbox.acknowledge_many([1, 3], now_ms=6, proofs=proofs) == []
+    assert [r.message_id for r in mailbox.unconfirmed()] == ["p-1-3"]
+    assert mailbox.acknowledge_many([1, 3], now_ms=6, prove=prove) == ([], [])
+    assert asked == [[1, 3]]  # nothing marked: nothing to prove
 
 
 def test_acknowledge_many_marks_nothing_when_keeping_a_proof_fails(
@@ -141,7 +148,7 @@ def test_acknowledge_many_marks_nothing_when_keeping_a_proof_fails(
     _receive(mailbox, "b")
     broken = Outbound("p2", DOC, "delivery", (object(),), b"", b"", 1)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        mailbox.acknowledge_many([1, 2], now_ms=5, proofs={1: _proof("p1"), 2: broken})
+        mailbox.acknowledge_many([1, 2], now_ms=5, prove=lambda _: [_proof("p1"), broken])
     assert [r.message_id for r in mailbox.inbox()] == ["a", "b"]
     assert mailbox.unconfirmed() == []
 

@@ -361,6 +361,68 @@ async def test_a_delivery_sends_a_delivered_receipt_to_the_documents_sender(hub:
     assert _one(publications, subjects.receipts(H49)).msg_id == f"{delivery_id}:receipt"
 
 
+async def test_one_proof_of_several_documents_answers_each_documents_sender(hub: Hub) -> None:
+    from_g22, doc_a = _inbound(G22_KEY, recipients=(H49,))
+    from_g15, doc_b = _inbound(G15_KEY, recipients=(H49,))
+    await hub.process(doc_a, doc_b)
+    items = [(_document_id(doc_a), from_g22), (_document_id(doc_b), from_g15)]
+    payload = envelope_pb2.Delivery(
+        items=[envelope_pb2.DeliveredItem(document_id=d, message_id=m) for d, m in items],
+        delivered_at_ms=NOW_MS,
+    )
+    proof_id, proof = _inbound(
+        H49_KEY,
+        kind=Kind.DELIVERY,
+        recipients=(G22, G15),
+        payload=payload.SerializeToString(),
+        document_id=items[0][0],
+    )
+    report = await hub.process(proof)
+    assert (report.accepted, report.recorded) == (1, 1)
+    publications = hub.publisher.last
+    delivered = [
+        (p.msg_id, open_receipt(p.data, hub_public_key=HUB_KEY.public_key))
+        for sender in (G22, G15)
+        for p in _by_subject(publications, subjects.receipts(sender))
+    ]
+    assert [(msg_id, r.message_id, r.document_id, r.delivered_to) for msg_id, r in delivered] == [
+        (f"{proof_id}:delivered:{d}", m, d, H49) for d, m in items
+    ]
+    # Each receipt names its own document's Delivered event, both under the one signed proof.
+    events = [e for d, _ in items for e in hub.ledger.trace(d) if e.event == "Document.Delivered"]
+    assert [r.ledger_position for _, r in delivered] == [e.position for e in events]
+    assert {e.fields["message_id"] for e in events} == {proof_id}
+    # The recipient gets one verdict for its one proof.
+    assert _one(publications, subjects.receipts(H49)).msg_id == f"{proof_id}:receipt"
+    again = await hub.process(proof)
+    assert (again.accepted, again.duplicates) == (1, 1)
+    assert [p.msg_id for p in hub.publisher.last] == [p.msg_id for p in publications]
+
+
+async def test_a_proof_naming_an_unknown_document_is_refused_whole(hub: Hub) -> None:
+    sent, doc = _inbound(G22_KEY, recipients=(H49,))
+    await hub.process(doc)
+    unknown = str(uuid.uuid4())
+    items = [(_document_id(doc), sent), (unknown, str(uuid.uuid4()))]
+    payload = envelope_pb2.Delivery(
+        items=[envelope_pb2.DeliveredItem(document_id=d, message_id=m) for d, m in items]
+    )
+    _, proof = _inbound(
+        H49_KEY,
+        kind=Kind.DELIVERY,
+        recipients=(G22,),
+        payload=payload.SerializeToString(),
+        document_id=items[0][0],
+    )
+    report = await hub.process(proof)
+    assert report.rejected == 1
+    (letter,) = _by_subject(hub.publisher.last, subjects.dead_letter(H49))
+    dead = json.loads(letter.data)
+    assert dead["code"] == "unknown_document"
+    assert dead["reason"].startswith(f"items[1].document_id: no document {unknown}")
+    assert not [e for e in hub.ledger.trace(items[0][0]) if e.event == "Document.Delivered"]
+
+
 # -- rejected messages --------------------------------------------------------------------
 
 

@@ -147,9 +147,19 @@ class ReceiptBatch(_message.Message):
     def __init__(self, receipts: _Optional[_Iterable[_Union[Receipt, _Mapping]]] = ...) -> None: ...
 
 class Delivery(_message.Message):
-    __slots__ = ("message_id", "delivered_at_ms")
+    __slots__ = ("message_id", "delivered_at_ms", "items")
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     DELIVERED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
     message_id: str
     delivered_at_ms: int
-    def __init__(self, message_id: _Optional[str] = ..., delivered_at_ms: _Optional[int] = ...) -> None: ...
+    items: _containers.RepeatedCompositeFieldContainer[DeliveredItem]
+    def __init__(self, message_id: _Optional[str] = ..., delivered_at_ms: _Optional[int] = ..., items: _Optional[_Iterable[_Union[DeliveredItem, _Mapping]]] = ...) -> None: ...
+
+class DeliveredItem(_message.Message):
+    __slots__ = ("document_id", "message_id")
+    DOCUMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    document_id: str
+    message_id: str
+    def __init__(self, document_id: _Optional[str] = ..., message_id: _Optional[str] = ...) -> None: ...
