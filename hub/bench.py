@@ -120,6 +120,26 @@ def _cpu_seconds(pids: list[int], *, own: bool = True) -> float:
     return total
 
 
+async def wait_until_quiet(
+    pids: list[int], *, own: bool, idle_share: float = 0.05, within: float = 120.0
+) -> float:
+    """Wait until the stack has gone quiet: the last phase's delivery proofs judged and
+    recorded, and its events in the Merkle log and the read models (which follow the ledger
+    in the background). Quiet is under `idle_share` of a core for two 0.1 s windows in a
+    row. So a phase's CPU includes all the work its documents caused, and the next phase
+    does not start behind a backlog the previous one left. Returns the seconds waited."""
+    started = time.monotonic()
+    deadline = started + within
+    quiet = 0
+    before = _cpu_seconds(pids, own=own)
+    while quiet < 2 and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)  # sampling CPU over a window, against a deadline
+        now = _cpu_seconds(pids, own=own)
+        quiet = quiet + 1 if now - before < idle_share * 0.1 else 0
+        before = now
+    return time.monotonic() - started
+
+
 async def jetstream_baseline(url: str, count: int, size: int) -> float:
     """Raw JetStream: pipelined publishes with dedup ids, then a pull consumer draining them."""
     nc = await jetstream.connect(url, "truc-bench-baseline")
@@ -328,6 +348,7 @@ async def run_bench(
                     await driver.ask(bench_driver.Throughput(min(200, documents), concurrency))
                     await _drained(nats_url)
                     pids = truc_pids + ([embedded.pid] if embedded and embedded.pid else [])
+                    await wait_until_quiet(pids, own=own)
                     names = (["hub", "adapters"] if split else []) + (
                         ["nats-server"] if embedded and embedded.pid else []
                     )
@@ -336,16 +357,19 @@ async def run_bench(
                     driver_before = _cpu_seconds([driver.pid], own=False)
                     say(f"throughput: {documents} documents from {agencies} agencies")
                     rate = await driver.ask(bench_driver.Throughput(documents, concurrency))
+                    driver_cpu = _cpu_seconds([driver.pid], own=False) - driver_before
+                    say(f"throughput: {rate:,.0f} documents/s")
+                    # The recipients' delivery proofs are still queued for the hub, and the
+                    # Merkle log and read models follow the ledger: their work is the
+                    # documents' too, and the latency run must not start behind it.
+                    await _drained(nats_url)
+                    settling = await wait_until_quiet(pids, own=own)
                     cpu = _cpu_seconds(pids, own=own) - truc_before
+                    say(f"throughput: the stack settled {settling:.1f} s after the last receipt")
                     by_process = {
                         name: round((_cpu_seconds([pid], own=False) - before) * 1000 / documents, 3)
                         for name, pid, before in zip(names, pids, each_before, strict=True)
                     }
-                    driver_cpu = _cpu_seconds([driver.pid], own=False) - driver_before
-                    say(f"throughput: {rate:,.0f} documents/s")
-                    # Deliveries (the recipients' signed proofs) are still queued for the hub:
-                    # let them drain so the latency run does not start behind a backlog.
-                    await _drained(nats_url)
                     say(f"latency: {latency_rate:.0f} documents/s for {latency_seconds:.0f} s")
                     latencies = await driver.ask(
                         bench_driver.OpenLoop(latency_rate, latency_seconds)

@@ -6,6 +6,7 @@ timed tests): only that every figure is there, positive, and consistent with the
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.bench import postgres_from_url
+from hub.bench import postgres_from_url, wait_until_quiet
 from hub.bench_errors import BenchError
 from hub.bench_ledger import EVENTS_PER_DOCUMENT, run_ledger_bench
 from ledger.storage import SqliteStorage
@@ -114,3 +115,25 @@ def test_a_postgres_url_gives_its_parts() -> None:
         6543,
         "truc",
     )
+
+
+async def test_the_stack_is_settled_only_once_its_processes_went_quiet(tmp_path: Path) -> None:
+    """The bench measures a phase's CPU, and starts the next, only once the background work
+    the phase caused (here: a process burning CPU for a while) is done."""
+    done = tmp_path / "done"
+    busy = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "import pathlib, sys, time\n"
+        "end = time.process_time() + 0.6\n"
+        "while time.process_time() < end: pass\n"
+        "pathlib.Path(sys.argv[1]).write_text('done')\n"
+        "time.sleep(60)\n",
+        str(done),
+    )
+    try:
+        await wait_until_quiet([busy.pid], own=False, within=30)
+        assert done.exists(), "settled while the process was still working"
+    finally:
+        busy.kill()
+        await busy.wait()
