@@ -126,3 +126,19 @@ def test_days_are_vietnamese_days(ledger: Ledger) -> None:
     ledger.record([replace(late, received_at="2026-06-09T18:30:00.000+00:00")])
     ledger.record([b.document("m2", "d2")])  # 08:00 on the 9th in Hà Nội
     assert scan_ledger(ledger).by_day() == {"2026-06-09": 3, "2026-06-10": 3}
+
+
+@pytest.mark.parametrize(
+    ("received_at", "day"),
+    [
+        ("2026-11-24T16:59:59.999+00:00", "2026-11-24"),  # 23:59:59.999 in Hà Nội
+        ("2026-11-24T17:00:00.000+00:00", "2026-11-25"),  # midnight in Hà Nội
+        ("2026-11-24T23:30:00.000+07:00", "2026-11-24"),  # another form: parsed
+        ("2026-11-24T17:00:00", "2026-11-25"),  # no offset: UTC
+    ],
+)
+def test_an_events_day_is_its_vietnamese_day_whatever_the_form(received_at: str, day: str) -> None:
+    from types import SimpleNamespace
+
+    event = SimpleNamespace(received_at=received_at, sender="000.00.00.G22")
+    assert fact_of(event).day == day
