@@ -24,18 +24,20 @@ import tomllib
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from adapters.nats import jetstream
 from adapters.nats.embedded import EmbeddedNats
-from hub import bench_driver, runtime, subjects
+from hub import bench_driver, bench_stages, runtime, subjects
 from hub.bench_errors import BenchError
 from hub.bench_ledger import run_ledger_bench
 from hub.bootstrap import start_stack
 from hub.config import HubConfig, parse_config
 from hub.role_process import RoleProcess, RoleProcessError, adapter_addresses
+from ledger.application import Ledger
 from ledger.storage import PostgresStorage, SqliteStorage, Storage
 
 Say = Callable[[str], None]
@@ -63,6 +65,9 @@ class BenchResult:
     # The ledger alone (hub.bench_ledger): recording with the Merkle log, and replay.
     ledger_events_per_s: float | None = None
     replay_events_per_s: float | None = None
+    # Where the latency run's documents spent their time (hub.bench_stages): per stage,
+    # p50 / p90 / p99 ms and how many documents were seen at both ends.
+    stages_ms: dict[str, dict[str, float]] = field(default_factory=dict)
     machine: dict[str, Any] = field(default_factory=dict)
 
 
@@ -138,6 +143,22 @@ async def wait_until_quiet(
         quiet = quiet + 1 if now - before < idle_share * 0.1 else 0
         before = now
     return time.monotonic() - started
+
+
+async def _stages(
+    nats_url: str, config: HubConfig, data_dir: Path, since: datetime
+) -> dict[str, dict[str, float]]:
+    """The stage trace of the documents the hub received from `since` on (the stack is
+    stopped; its NATS, ledger and mailboxes are still there)."""
+    loop = asyncio.get_running_loop()
+    ledger = await loop.run_in_executor(None, Ledger, config.storage(data_dir))
+    nc = await jetstream.connect(nats_url, "truc-bench-stages")
+    try:
+        mailboxes = sorted((data_dir / "adapters").glob("*/mailbox.sqlite3"))
+        return await bench_stages.trace(nc, ledger, mailboxes, since)
+    finally:
+        await jetstream.close(nc)
+        await loop.run_in_executor(None, ledger.close)
 
 
 async def jetstream_baseline(url: str, count: int, size: int) -> float:
@@ -371,11 +392,14 @@ async def run_bench(
                         for name, pid, before in zip(names, pids, each_before, strict=True)
                     }
                     say(f"latency: {latency_rate:.0f} documents/s for {latency_seconds:.0f} s")
+                    latency_since = datetime.now(UTC)
                     latencies = await driver.ask(
                         bench_driver.OpenLoop(latency_rate, latency_seconds)
                     )
                 finally:
                     driver.close()
+            say("stages: reading the latency run's timestamps")
+            stages = await _stages(nats_url, config, root / "data", latency_since)
         finally:
             if embedded:
                 embedded.stop()
@@ -402,6 +426,7 @@ async def run_bench(
         api=api,
         ledger_events_per_s=ledger.record_events_per_s if ledger else None,
         replay_events_per_s=ledger.replay_events_per_s if ledger else None,
+        stages_ms=stages,
         machine={
             "cpus": os.cpu_count() or 0,
             "python": platform.python_version(),

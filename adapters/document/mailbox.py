@@ -270,6 +270,15 @@ class Mailbox:
                 _insert_sent(db, proof)
         return marked, proofs
 
+    def arrival_times(self) -> list[tuple[str, int, int | None]]:
+        """(message id, kept at, acknowledged at) of every inbox item, in Unix ms: what the
+        bench's stage trace reads of a mailbox (`hub.bench_stages`)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT message_id, received_at_ms, acknowledged_at_ms FROM inbox"
+            ).fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
+
     def received(self, message_id: str) -> InboxRow | None:
         with self._lock:
             row = self._db.execute(

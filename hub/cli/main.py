@@ -573,6 +573,12 @@ def bench(
             "ledger alone: events/s with Merkle log", f"{result.ledger_events_per_s:,.0f}"
         )
         table.add_row("ledger alone: replay events/s", f"{result.replay_events_per_s:,.0f}")
+    for stage, figures in result.stages_ms.items():
+        if figures:
+            table.add_row(
+                f"stage {stage.replace('_', ' ')} (ms)",
+                f"p50 {figures['p50']:.1f} · p99 {figures['p99']:.1f}",
+            )
     table.add_row("event loop", result.event_loop)
     table.add_row("processes", result.processes)
     table.add_row("ledger", result.ledger_backend)

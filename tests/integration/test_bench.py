@@ -17,6 +17,7 @@ import pytest
 from hub.bench import postgres_from_url, wait_until_quiet
 from hub.bench_errors import BenchError
 from hub.bench_ledger import EVENTS_PER_DOCUMENT, run_ledger_bench
+from hub.bench_stages import STAGES
 from ledger.storage import SqliteStorage
 
 
@@ -54,6 +55,12 @@ def test_the_bench_prints_every_figure_as_json() -> None:
     assert 0 < result["latency_ms"]["p50"] <= result["latency_ms"]["p99"]
     assert result["ledger_events_per_s"] > 0 and result["replay_events_per_s"] > 0
     assert result["api"] == "batch"
+    # Every latency-run document traced through every stage (20/s for 1 s), in order in
+    # time (one machine, one clock; -1 for the millisecond some stamps are cut to).
+    assert list(result["stages_ms"]) == list(STAGES)
+    for stage, figures in result["stages_ms"].items():
+        assert figures["count"] == 20, stage
+        assert -1 <= figures["p50"] <= figures["p90"] <= figures["p99"], stage
 
 
 @pytest.mark.parametrize("api", ["stream", "unary"])
