@@ -290,22 +290,24 @@ async def _stack(
         finally:
             await stack.stop()
         return
+    roles = [
+        RoleProcess("hub", config_path, data, ("--no-followers",), log_dir=root),
+        RoleProcess("followers", config_path, data, log_dir=root),
+        RoleProcess("adapters", config_path, data, log_dir=root),
+    ]
+    started: list[RoleProcess] = []
     try:
-        hub = await RoleProcess("hub", config_path, data, log_dir=root).start(90)
-    except RoleProcessError as error:
-        raise BenchError(str(error)) from None
-    try:
-        try:
-            adapters = await RoleProcess("adapters", config_path, data, log_dir=root).start(90)
-        except RoleProcessError as error:
-            raise BenchError(str(error)) from None
-        try:
-            addresses = adapter_addresses(adapters.ready_line())
-            yield addresses, [hub.pid, adapters.pid], False
-        finally:
-            await adapters.terminate()
+        for role in roles:  # in this order: the others find the hub's NATS through it
+            try:
+                started.append(await role.start(90))
+            except RoleProcessError as error:
+                raise BenchError(str(error)) from None
+        hub, followers, adapters = started
+        addresses = adapter_addresses(adapters.ready_line())
+        yield addresses, [hub.pid, adapters.pid, followers.pid], False
     finally:
-        await hub.terminate()
+        for role in reversed(started):
+            await role.terminate()
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -357,7 +359,11 @@ async def run_bench(
             config_path = root / "truc.toml"
             config_path.write_text(bench_toml(agencies, nats_url, stack_ledger), encoding="utf-8")
             config = bench_config(agencies, nats_url, stack_ledger)
-            layout = "hub and adapters in processes of their own" if split else "one process"
+            layout = (
+                "hub, ledger followers and adapters in processes of their own"
+                if split
+                else "one process"
+            )
             say(f"stack: {layout}")
             async with _stack(split, config_path, root, config) as (addresses, truc_pids, own):
                 driver = DriverProcess(addresses, api)
@@ -370,7 +376,7 @@ async def run_bench(
                     await _drained(nats_url)
                     pids = truc_pids + ([embedded.pid] if embedded and embedded.pid else [])
                     await wait_until_quiet(pids, own=own)
-                    names = (["hub", "adapters"] if split else []) + (
+                    names = (["hub", "adapters", "followers"] if split else []) + (
                         ["nats-server"] if embedded and embedded.pid else []
                     )
                     each_before = [_cpu_seconds([pid], own=False) for pid in pids]
@@ -419,7 +425,7 @@ async def run_bench(
         driver_cpu_ms_per_doc=round(driver_cpu * 1000 / documents, 3),
         cpu_ms_per_doc_by_process=by_process,
         event_loop=runtime.loop_name(),
-        processes="hub, adapters, agency systems, nats-server"
+        processes="hub, ledger followers, adapters, agency systems, nats-server"
         if split
         else "one, plus nats-server",
         ledger_backend=stack_ledger.describe() if stack_ledger else "sqlite",

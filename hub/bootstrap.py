@@ -22,7 +22,7 @@ import grpc
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
-from adapters.crypto import Signer, key_id, load_key, load_or_create_key, verify_raw
+from adapters.crypto import Signer, key_id, load_key, load_or_create_key
 from adapters.document.attachments import ensure_bucket
 from adapters.document.gateway import DocumentGateway
 from adapters.document.mailbox import Mailbox
@@ -40,7 +40,6 @@ from adapters.pb.truc.v1 import (
     population_pb2,
     population_pb2_grpc,
 )
-from adapters.pg_lease import PostgresSignerLease
 from adapters.population.asker import PopulationLookupServicer
 from adapters.population.node import (
     PopulationHandle,
@@ -56,6 +55,7 @@ from hub import subjects
 from hub.config import HubConfig, MemberConfig
 from hub.dashboard import start_dashboard
 from hub.errors import ConfigError, StackNotRunning
+from hub.followers import FollowerGroup, open_transparency, start_followers
 from hub.inbound import InboundConsumer
 from hub.intake import Intake, iso_ms
 from hub.metrics import HubMetrics, MetricsExporter, observe_batch, refresh_status, start_exporter
@@ -66,13 +66,12 @@ from hub.proofs import serve_proofs
 from hub.registry import Member, MemberKey, Registry, Route
 from hub.service import BatchReport, HubService, feed_publications
 from hub.stackfile import MemberEndpoint, StackInfo, read_stack, remove_stack, write_stack
-from hub.transparency import TransparencyLog, TransparencySettings, WitnessSettings
+from hub.transparency import TransparencyLog
 from ledger.agency import to_token
 from ledger.application import Ledger
 from ledger.commands import Outcome, Recorded
 from ledger.member import KeySpec, MemberSpec, RouteSpec
 from ledger.projections import Views
-from ledger.storage import PostgresStorage
 
 log = logging.getLogger("truc.hub")
 DOCUMENT_SERVICE = exchange_pb2.DESCRIPTOR.services_by_name["DocumentExchange"].full_name
@@ -360,10 +359,13 @@ async def start_stack(
     data_dir: Path,
     *,
     run_adapters: bool = True,
+    run_followers: bool = True,
     progress: Progress = lambda _line: None,
     pid: int | None = None,
 ) -> Stack:
-    """Start NATS (embedded unless configured), the ledger, the hub and the adapters."""
+    """Start NATS (embedded unless configured), the ledger, the hub and the adapters, and
+    (unless `run_followers` is False: `hub.followers`) the Merkle log, its checkpoints and
+    proofs, and the read models."""
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, lambda: data_dir.mkdir(parents=True, exist_ok=True))
     embedded: EmbeddedNats | None = None
@@ -405,23 +407,11 @@ async def start_stack(
             received_at=iso_ms(SystemClock().now_ms()),
         ),
     )
-    transparency = await TransparencyLog.open(
-        ledger,
-        hub_key,
-        executor,
-        data_dir,
-        TransparencySettings(
-            every_leaves=config.checkpoint_every_leaves,
-            every_seconds=config.checkpoint_every_seconds,
-            witnesses=tuple(WitnessSettings(url, vkey) for url, vkey in config.witnesses),
-            quorum=config.witness_quorum,
-        ),
-        make_verify=lambda public_key: (
-            lambda message, signature: verify_raw(public_key, message, signature)
-        ),
+    transparency = (
+        await open_transparency(config, data_dir, ledger, executor, hub_key)
+        if run_followers
+        else None
     )
-    if isinstance(storage, PostgresStorage):  # other hubs may share this ledger
-        transparency.lease = PostgresSignerLease(storage)
     hub_nc = await jetstream.connect(
         nats_url, "truc-hub", credentials[0] if credentials else None, tls=nats_tls
     )
@@ -458,12 +448,14 @@ async def start_stack(
         intake=intake,
         vault=vault,
     )
-    stack.transparency_task = asyncio.create_task(transparency.run(stack.transparency_stop))
-    stack.tasks.append(asyncio.create_task(serve_proofs(hub_nc, transparency)))
+    if transparency is not None:
+        stack.transparency_task = asyncio.create_task(transparency.run(stack.transparency_stop))
+        stack.tasks.append(asyncio.create_task(serve_proofs(hub_nc, transparency)))
     sub = await js.pull_subscribe_bind(durable=subjects.HUB_CONSUMER, stream=subjects.IN_STREAM)
 
     def _observe(report: BatchReport) -> None:
-        transparency.poke()
+        if transparency is not None:
+            transparency.poke()
         observe_batch(stack.metrics, report)
         for m in report.messages:
             if m.outcome == "rejected":
@@ -494,10 +486,13 @@ async def start_stack(
         await consumer.drain()
 
     stack.hub_task = asyncio.create_task(consume())
-    views = await loop.run_in_executor(executor, Views, ledger)
-    stack.projections_task = asyncio.create_task(
-        ProjectionsRunner(views, executor).run(stack.hub_stop)
-    )
+    if run_followers:
+        views = await loop.run_in_executor(executor, Views, ledger)
+        stack.projections_task = asyncio.create_task(
+            ProjectionsRunner(views, executor).run(stack.hub_stop)
+        )
+    else:
+        progress("followers: not here (run `truc up --role followers` beside this hub)")
     progress(f"hub {hub_key.name} (key {hub_key.key_id}) consuming {subjects.IN_ALL} on {nats_url}")
     progress(f"ledger: {storage.describe()}")
     await start_ops(stack, js, progress)
@@ -704,6 +699,18 @@ async def start_adapters(
         raise
     write_stack(data_dir, group.info(pid or os.getpid()))
     return group
+
+
+async def start_ledger_followers(
+    config: HubConfig, data_dir: Path, *, progress: Progress = lambda _line: None
+) -> FollowerGroup:
+    """`truc up --role followers`: the Merkle log, checkpoints, proofs and read models apart
+    from the hub (`hub.followers`), signing with the hub's key and, on the embedded NATS of
+    a hub on this data directory, connecting as the hub's NATS user."""
+    credentials = nats_credentials(config, data_dir)[0] if not config.nats_url else None
+    return await start_followers(
+        config, data_dir, hub_signer(config, data_dir), credentials, progress=progress
+    )
 
 
 async def start_ops(stack: Stack, js: JetStreamContext, progress: Progress) -> None:

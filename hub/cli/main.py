@@ -83,10 +83,20 @@ def up(
         str,
         typer.Option(
             "--role",
-            help="all (hub, NATS and adapters in one process), hub (the hub alone) or "
-            "adapters (the adapters alone, against --nats-url or the hub on this data dir).",
+            help="all (hub, NATS and adapters in one process), hub (the hub alone), "
+            "adapters (the adapters alone, against --nats-url or the hub on this data dir) or "
+            "followers (the Merkle log, checkpoints, proofs and read models alone, likewise).",
         ),
     ] = "all",
+    followers: Annotated[
+        bool,
+        typer.Option(
+            "--followers/--no-followers",
+            help="Run the Merkle log, checkpoints, proofs and read models in this hub's "
+            "process (--no-followers: in `truc up --role followers` beside it, which keeps "
+            "their CPU off the hub's interpreter).",
+        ),
+    ] = True,
     nats_url: Annotated[
         str | None,
         typer.Option("--nats-url", help="An existing NATS (overrides [hub] nats_url)."),
@@ -95,16 +105,23 @@ def up(
     """Start the hub, NATS (embedded unless configured), the ledger and one adapter per member."""
     import dataclasses
 
-    from hub.bootstrap import AdapterGroup, Stack, start_adapters, start_stack
+    from hub.bootstrap import (
+        AdapterGroup,
+        Stack,
+        start_adapters,
+        start_ledger_followers,
+        start_stack,
+    )
     from hub.config import load_config
+    from hub.followers import FollowerGroup
     from hub.logs import setup_logging
 
     level = logging.getLevelNamesMapping().get(log_level.upper())
     if level is None:
         fail(f"--log-level: {log_level!r} is not one of debug, info, warning, error", 2)
     setup_logging(logging.DEBUG if verbose else level)
-    if role not in ("all", "hub", "adapters"):
-        fail(f"--role: {role!r} is not one of all, hub, adapters", 2)
+    if role not in ("all", "hub", "adapters", "followers"):
+        fail(f"--role: {role!r} is not one of all, hub, adapters, followers", 2)
     with clean_errors():
         hub_config = load_config(config)
     if nats_url is not None:
@@ -129,14 +146,24 @@ def up(
 
         loop.add_signal_handler(signal.SIGHUP, reload_keys)
         say(f"truc: starting with {hub_config.source}, data in {data_dir.resolve()}")
-        stack: Stack | AdapterGroup
+        stack: Stack | AdapterGroup | FollowerGroup
         if role == "adapters":
             stack = await start_adapters(hub_config, data_dir, progress=say)
             members = ", ".join(f"{c}={a.address}" for c, a in stack.adapters.items())
             say(f"ready role=adapters nats={stack.nats_url} adapters: {members}")
+        elif role == "followers":
+            stack = await start_ledger_followers(hub_config, data_dir, progress=say)
+            say(
+                f"ready role=followers nats={stack.nats_url} "
+                f"ledger={stack.ledger.storage.describe()}"
+            )
         else:
             stack = await start_stack(
-                hub_config, data_dir, progress=say, run_adapters=role == "all"
+                hub_config,
+                data_dir,
+                progress=say,
+                run_adapters=role == "all",
+                run_followers=followers,
             )
             members = ", ".join(f"{c}={a.address}" for c, a in stack.adapters.items())
             members += "".join(f", {c}={p.address}" for c, p in stack.population.items())
