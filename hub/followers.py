@@ -5,11 +5,12 @@ process of its own with `truc up --role followers` beside `truc up --role hub --
 Why apart: at 1,000 documents a second they are a sixth of the hub's CPU, and inside the
 hub's process they share its interpreter lock, which made the hub the slowest stage of the
 path; apart, its two stages went from 53–69 to 40–47 ms at the median at 1,000/s on two
-cores, and end-to-end p50 from 108–163 to 98–104 ms (README, Performance). They are built to follow from anywhere: the read models advance by a
-compare-and-set on their position, the Merkle log takes the database's write lock before it
-reads its state (on SQLite the database-wide one), and on a shared PostgreSQL only the
-lease holder signs checkpoints. Apart, nothing pokes them after each batch, so they look for
-new events every `FOLLOW_SECONDS`.
+cores, and end-to-end p50 from 108–163 to 98–104 ms (README, Performance). They are built to
+follow from anywhere: the read models advance by a compare-and-set on their position, the
+Merkle log takes the database's write lock before it reads its state (on SQLite the
+database-wide one), and on a shared PostgreSQL only the lease holder signs checkpoints.
+Apart, nothing pokes them after each batch, so they look for new events every
+`FOLLOW_SECONDS`.
 """
 
 from __future__ import annotations
