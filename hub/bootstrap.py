@@ -54,7 +54,7 @@ from adapters.tls import TlsFiles, client_context, nats_tls_block
 from hub import subjects
 from hub.config import HubConfig, MemberConfig
 from hub.dashboard import start_dashboard
-from hub.errors import ConfigError, StackNotRunning
+from hub.errors import ConfigError
 from hub.followers import FollowerGroup, open_transparency, start_followers
 from hub.inbound import InboundConsumer
 from hub.intake import Intake, iso_ms
@@ -65,7 +65,13 @@ from hub.projections_runner import ProjectionsRunner
 from hub.proofs import serve_proofs
 from hub.registry import Member, MemberKey, Registry, Route
 from hub.service import BatchReport, HubService, feed_publications
-from hub.stackfile import MemberEndpoint, StackInfo, read_stack, remove_stack, write_stack
+from hub.stackfile import (
+    MemberEndpoint,
+    StackInfo,
+    remove_stack,
+    role_nats_url,
+    write_stack,
+)
 from hub.transparency import TransparencyLog
 from ledger.agency import to_token
 from ledger.application import Ledger
@@ -676,16 +682,9 @@ async def start_adapters(
     """Start one adapter per member whose private key is here, against `config.nats_url`
     (or, when that is empty, the embedded NATS of a hub running on the same data directory,
     with the least-privilege users it provisioned)."""
-    nats_url = config.nats_url
+    nats_url = role_nats_url(config.nats_url, data_dir, "adapters")
     credentials: dict[str, auth.NatsCredentials] | None = None
-    if not nats_url:
-        try:
-            nats_url = read_stack(data_dir).nats_url
-        except StackNotRunning as error:
-            raise ConfigError(
-                f"--role adapters needs --nats-url (or [hub] nats_url), or a hub running on "
-                f"this data directory: {error}"
-            ) from None
+    if not config.nats_url:
         credentials = nats_credentials(config, data_dir)[1]
     tls_files = TlsFiles(config.tls_directory(data_dir))
     nats_tls = client_context(tls_files) if config.nats_tls else None

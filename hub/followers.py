@@ -31,10 +31,9 @@ from adapters.nats.auth import NatsCredentials
 from adapters.pg_lease import PostgresSignerLease
 from adapters.tls import TlsFiles, client_context
 from hub.config import HubConfig
-from hub.errors import ConfigError, StackNotRunning
 from hub.projections_runner import ProjectionsRunner
 from hub.proofs import serve_proofs
-from hub.stackfile import read_stack
+from hub.stackfile import role_nats_url
 from hub.transparency import TransparencyLog, TransparencySettings, WitnessSettings
 from ledger.application import Ledger
 from ledger.projections import Views
@@ -127,15 +126,7 @@ async def start_followers(
 ) -> FollowerGroup:
     """Follow the ledger of `config` from this process: against `config.nats_url` or,
     when that is empty, the embedded NATS of a hub running on the same data directory."""
-    nats_url = config.nats_url
-    if not nats_url:
-        try:
-            nats_url = read_stack(data_dir).nats_url
-        except StackNotRunning as error:
-            raise ConfigError(
-                f"--role followers needs --nats-url (or [hub] nats_url), or a hub running on "
-                f"this data directory: {error}"
-            ) from None
+    nats_url = role_nats_url(config.nats_url, data_dir, "followers")
     tls = client_context(TlsFiles(config.tls_directory(data_dir))) if config.nats_tls else None
     loop = asyncio.get_running_loop()
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hub.errors import StackNotRunning
+from hub.errors import ConfigError, StackNotRunning
 
 
 @dataclass(frozen=True)
@@ -104,3 +104,17 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def role_nats_url(configured: str, data_dir: Path, role: str) -> str:
+    """The NATS a role apart from the hub connects to: the configured one, or else the
+    embedded NATS of a hub running on the same data directory (ConfigError if none)."""
+    if configured:
+        return configured
+    try:
+        return read_stack(data_dir).nats_url
+    except StackNotRunning as error:
+        raise ConfigError(
+            f"--role {role} needs --nats-url (or [hub] nats_url), or a hub running on "
+            f"this data directory: {error}"
+        ) from None

@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 
 from adapters.nats.embedded import EmbeddedNats
-from adapters.pb.truc.v1 import exchange_pb2_grpc
+from adapters.pb.truc.v1 import exchange_pb2, exchange_pb2_grpc
 from hub.bootstrap import Stack, start_stack
 from tests.support import make_config
 
@@ -48,3 +48,13 @@ async def stack(nats_server: EmbeddedNats, tmp_path: Path) -> AsyncIterator[Stac
 def document_stub(stack: Stack, member: str) -> exchange_pb2_grpc.DocumentExchangeStub:
     channel = grpc.aio.insecure_channel(stack.adapters[member].address)
     return exchange_pb2_grpc.DocumentExchangeStub(channel)
+
+
+async def proven_receipt(
+    stack: Stack, member: str, message_id: str
+) -> exchange_pb2.ReceiptRecord | None:
+    """`member`'s receipt for a message once a checkpoint covers it (None until then)."""
+    record = await document_stub(stack, member).GetReceipt(
+        exchange_pb2.GetReceiptRequest(message_id=message_id), timeout=10
+    )
+    return None if record.proof_pending else record

@@ -15,7 +15,7 @@ from adapters.pb.truc.v1 import document_pb2, exchange_pb2
 from hub.bootstrap import Stack, start_ledger_followers, start_stack
 from hub.followers import FollowerGroup
 from ledger.projections import Views
-from tests.conftest import document_stub, make_config
+from tests.conftest import document_stub, make_config, proven_receipt
 from tests.support import G22, H49, eventually
 
 
@@ -35,13 +35,6 @@ async def apart(
         await stack.stop()
 
 
-async def _receipt(stack: Stack, message_id: str) -> exchange_pb2.ReceiptRecord | None:
-    record = await document_stub(stack, G22).GetReceipt(
-        exchange_pb2.GetReceiptRequest(message_id=message_id), timeout=10
-    )
-    return None if record.proof_pending else record
-
-
 async def test_followers_apart_sign_checkpoints_serve_proofs_and_keep_the_views(
     apart: tuple[Stack, FollowerGroup],
 ) -> None:
@@ -55,7 +48,7 @@ async def test_followers_apart_sign_checkpoints_serve_proofs_and_keep_the_views(
         ),
         timeout=20,
     )
-    record = await eventually(lambda: _receipt(stack, sent.message_id), what="a proof")
+    record = await eventually(lambda: proven_receipt(stack, G22, sent.message_id), what="a proof")
     check_receipt_proof(
         record.tlog_proof, sent.ledger_position, stack.hub_signer.name, stack.hub_signer.public_key
     )

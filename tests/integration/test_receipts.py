@@ -16,15 +16,8 @@ from hub import subjects
 from hub.bootstrap import Stack
 from ledger.leaf import decode_leaf
 from ledger.note import TlogProof
-from tests.conftest import document_stub
+from tests.conftest import document_stub, proven_receipt
 from tests.support import G15, G22, H49, eventually
-
-
-async def _receipt(stack: Stack, member: str, message_id: str) -> exchange_pb2.ReceiptRecord | None:
-    record = await document_stub(stack, member).GetReceipt(
-        exchange_pb2.GetReceiptRequest(message_id=message_id), timeout=10
-    )
-    return None if record.proof_pending else record
 
 
 async def test_sender_and_recipients_get_verified_inclusion_proofs(stack: Stack) -> None:
@@ -39,7 +32,7 @@ async def test_sender_and_recipients_get_verified_inclusion_proofs(stack: Stack)
     await eventually(lambda: stack.adapters[H49].mailbox.received(sent.message_id), what="arrival")
     for member in (G22, H49, G15):
         record = await eventually(
-            lambda m=member: _receipt(stack, m, sent.message_id), what=f"{member}'s proof"
+            lambda m=member: proven_receipt(stack, m, sent.message_id), what=f"{member}'s proof"
         )
         assert record.ledger_position == sent.ledger_position and record.accepted
         # Anyone holding the hub's key can check it offline, from the text alone.
@@ -70,7 +63,7 @@ async def test_unknown_message_and_foreign_positions_are_refused(
         ),
         timeout=20,
     )
-    await eventually(lambda: _receipt(stack, G22, sent.message_id), what="a checkpoint")
+    await eventually(lambda: proven_receipt(stack, G22, sent.message_id), what="a checkpoint")
     # G15 takes no part in that document: the hub does not hand out its bytes.
     nc = await nats.connect(nats_server.url)
     try:

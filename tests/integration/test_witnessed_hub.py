@@ -8,11 +8,11 @@ from pathlib import Path
 from adapters.crypto import Signer, verify_raw
 from adapters.nats.embedded import EmbeddedNats
 from adapters.pb.truc.v1 import document_pb2, exchange_pb2
-from hub.bootstrap import Stack, hub_signer, start_stack
+from hub.bootstrap import hub_signer, start_stack
 from hub.config import parse_config
 from hub.witness import Witness, WitnessServer, WitnessState
 from ledger.note import ALG_COSIGNATURE_V1, ALG_ED25519, encode_vkey
-from tests.conftest import document_stub
+from tests.conftest import document_stub, proven_receipt
 from tests.support import G22, H49, eventually, make_config
 
 
@@ -67,17 +67,10 @@ async def test_checkpoints_wait_for_the_witness_quorum(
             )
             assert f"— {hub_key.name} " in note and f"— {witness_key.name} " in note
             receipt = await eventually(
-                lambda: _proof(stack, sent.message_id), what="a receipt with a proof"
+                lambda: proven_receipt(stack, G22, sent.message_id), what="a receipt with a proof"
             )
             assert witness_key.name in receipt.tlog_proof
         finally:
             await stack.stop()
     finally:
         witness.stop()
-
-
-async def _proof(stack: Stack, message_id: str) -> exchange_pb2.ReceiptRecord | None:
-    record = await document_stub(stack, G22).GetReceipt(
-        exchange_pb2.GetReceiptRequest(message_id=message_id), timeout=10
-    )
-    return None if record.proof_pending else record
