@@ -678,10 +678,15 @@ async def start_adapters(
     *,
     progress: Progress = lambda _line: None,
     pid: int | None = None,
+    members: Sequence[str] = (),
 ) -> AdapterGroup:
-    """Start one adapter per member whose private key is here, against `config.nats_url`
-    (or, when that is empty, the embedded NATS of a hub running on the same data directory,
-    with the least-privilege users it provisioned)."""
+    """Start one adapter per member whose private key is here (only `members`, when given),
+    against `config.nats_url` (or, when that is empty, the embedded NATS of a hub running on
+    the same data directory, with the least-privilege users it provisioned).
+
+    Adapters started for chosen members leave the data directory's `run/stack.json` as it
+    is: several such processes run side by side (one per agency, as in production), and
+    none of them is the stack the CLI should find."""
     nats_url = role_nats_url(config.nats_url, data_dir, "adapters")
     credentials: dict[str, auth.NatsCredentials] | None = None
     if not config.nats_url:
@@ -689,6 +694,14 @@ async def start_adapters(
     tls_files = TlsFiles(config.tls_directory(data_dir))
     nats_tls = client_context(tls_files) if config.nats_tls else None
     signers = member_signers(config, data_dir)
+    if members:
+        unknown = [m for m in members if m not in signers]
+        if unknown:
+            raise ConfigError(
+                f"--member: {', '.join(unknown)} is not a member whose key is here "
+                f"(members with keys: {', '.join(sorted(signers)) or 'none'})"
+            )
+        signers = {code: signer for code, signer in signers.items() if code in members}
     hub_key = hub_signer(config, data_dir)
     group = AdapterGroup(config, data_dir, nats_url, hub_key)
     try:
@@ -696,7 +709,8 @@ async def start_adapters(
     except BaseException:
         await group.stop()
         raise
-    write_stack(data_dir, group.info(pid or os.getpid()))
+    if not members:
+        write_stack(data_dir, group.info(pid or os.getpid()))
     return group
 
 

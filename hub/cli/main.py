@@ -101,6 +101,14 @@ def up(
         str | None,
         typer.Option("--nats-url", help="An existing NATS (overrides [hub] nats_url)."),
     ] = None,
+    member: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--member",
+            help="With --role adapters: only this member's adapter (repeat for several), so "
+            "that each agency's adapter can run in a process of its own.",
+        ),
+    ] = None,
 ) -> None:
     """Start the hub, NATS (embedded unless configured), the ledger and one adapter per member."""
     import dataclasses
@@ -122,6 +130,8 @@ def up(
     setup_logging(logging.DEBUG if verbose else level)
     if role not in ("all", "hub", "adapters", "followers"):
         fail(f"--role: {role!r} is not one of all, hub, adapters, followers", 2)
+    if member and role != "adapters":
+        fail(f"--member: only with --role adapters (not {role})", 2)
     with clean_errors():
         hub_config = load_config(config)
     if nats_url is not None:
@@ -148,7 +158,9 @@ def up(
         say(f"truc: starting with {hub_config.source}, data in {data_dir.resolve()}")
         stack: Stack | AdapterGroup | FollowerGroup
         if role == "adapters":
-            stack = await start_adapters(hub_config, data_dir, progress=say)
+            stack = await start_adapters(
+                hub_config, data_dir, progress=say, members=tuple(member or ())
+            )
             members = ", ".join(f"{c}={a.address}" for c, a in stack.adapters.items())
             say(f"ready role=adapters nats={stack.nats_url} adapters: {members}")
         elif role == "followers":
