@@ -132,9 +132,18 @@ async def start_followers(
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
     storage = config.storage(data_dir)
     ledger = await loop.run_in_executor(executor, Ledger, storage)
-    settings = dataclasses.replace(transparency_settings(config), interval_seconds=FOLLOW_SECONDS)
-    transparency = await open_transparency(config, data_dir, ledger, executor, hub_key, settings)
-    nc = await jetstream.connect(nats_url, "truc-followers", credentials, tls=tls)
+    try:
+        settings = dataclasses.replace(
+            transparency_settings(config), interval_seconds=FOLLOW_SECONDS
+        )
+        transparency = await open_transparency(
+            config, data_dir, ledger, executor, hub_key, settings
+        )
+        nc = await jetstream.connect(nats_url, "truc-followers", credentials, tls=tls)
+    except BaseException:  # nothing started: close what was opened
+        await loop.run_in_executor(executor, ledger.close)
+        executor.shutdown(wait=True)
+        raise
     group = FollowerGroup(config, data_dir, nats_url, ledger, executor, nc, transparency)
     views = await loop.run_in_executor(executor, Views, ledger)
     group.tasks += [

@@ -7,12 +7,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 import pytest_asyncio
 
 from adapters.document.gateway import check_receipt_proof
 from adapters.nats.embedded import EmbeddedNats
 from adapters.pb.truc.v1 import document_pb2, exchange_pb2
 from hub.bootstrap import Stack, start_ledger_followers, start_stack
+from hub.errors import ConfigError
 from hub.followers import FollowerGroup
 from ledger.projections import Views
 from tests.conftest import document_stub, make_config, proven_receipt
@@ -58,3 +60,12 @@ async def test_followers_apart_sign_checkpoints_serve_proofs_and_keep_the_views(
         return Views(stack.ledger).position() >= sent.ledger_position
 
     await eventually(caught_up, what="the read models to reach the document")
+
+
+async def test_followers_without_a_nats_or_a_hub_here_are_refused_by_name(
+    tmp_path: Path,
+) -> None:
+    nowhere = tmp_path / "nothing-runs-here"
+    with pytest.raises(ConfigError, match=r"--role followers needs --nats-url"):
+        await start_ledger_followers(make_config(""), nowhere)
+    assert not (nowhere / "secrets").exists()  # refused before any NATS password was made
