@@ -720,10 +720,10 @@ async def start_ledger_followers(
     """`truc up --role followers`: the Merkle log, checkpoints, proofs and read models apart
     from the hub (`hub.followers`), signing with the hub's key and, on the embedded NATS of
     a hub on this data directory, connecting as the hub's NATS user."""
-    role_nats_url(config.nats_url, data_dir, "followers")  # refused before any secret is made
+    nats_url = role_nats_url(config.nats_url, data_dir, "followers")  # before any secret
     credentials = nats_credentials(config, data_dir)[0] if not config.nats_url else None
     return await start_followers(
-        config, data_dir, hub_signer(config, data_dir), credentials, progress=progress
+        config, data_dir, nats_url, hub_signer(config, data_dir), credentials, progress=progress
     )
 
 

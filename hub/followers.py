@@ -33,7 +33,6 @@ from adapters.tls import TlsFiles, client_context
 from hub.config import HubConfig
 from hub.projections_runner import ProjectionsRunner
 from hub.proofs import serve_proofs
-from hub.stackfile import role_nats_url
 from hub.transparency import TransparencyLog, TransparencySettings, WitnessSettings
 from ledger.application import Ledger
 from ledger.projections import Views
@@ -119,14 +118,13 @@ class FollowerGroup:
 async def start_followers(
     config: HubConfig,
     data_dir: Path,
+    nats_url: str,
     hub_key: Signer,
     credentials: NatsCredentials | None,
     *,
     progress: Progress = lambda _line: None,
 ) -> FollowerGroup:
-    """Follow the ledger of `config` from this process: against `config.nats_url` or,
-    when that is empty, the embedded NATS of a hub running on the same data directory."""
-    nats_url = role_nats_url(config.nats_url, data_dir, "followers")
+    """Follow the ledger of `config` from this process, serving proofs on `nats_url`."""
     tls = client_context(TlsFiles(config.tls_directory(data_dir))) if config.nats_tls else None
     loop = asyncio.get_running_loop()
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
