@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, Notification, Recording
+from eventsourcing.persistence import IntegrityError, Notification, Recording, Transcoder
 from eventsourcing.utils import Environment, EnvType
 
 from ledger.base import MessageAggregate, NotRecorded
@@ -66,6 +66,7 @@ from ledger.member import Member, MemberSpec, member_aggregate_id, plan_sync
 from ledger.positions import existing, positions_of, stored_of
 from ledger.refusal import RefusedMessage, refusal_aggregate_id
 from ledger.storage import Storage
+from ledger.transcoding import OrjsonTranscoder
 
 A = TypeVar("A", bound=MessageAggregate)
 # Aggregates the writer keeps as it saved them (a few kB each): the documents of the last
@@ -202,6 +203,12 @@ class Ledger(Application[UUID]):
         if self._calendar is None:
             self._calendar = vietnam_calendar()
         return self._calendar
+
+    def construct_transcoder(self) -> Transcoder:
+        """The same JSON as eventsourcing's, written and read by orjson (ledger.transcoding)."""
+        transcoder = OrjsonTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         """Only the storage configuration decides where events go: unlike eventsourcing's
