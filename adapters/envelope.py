@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,6 +23,7 @@ from adapters.crypto import (
 )
 from adapters.document.validation import validate_document
 from adapters.dossier.payload import inspect_dossier
+from adapters.ids import is_uuid, new_uuid
 from adapters.pb.truc.v1 import document_pb2, envelope_pb2
 from adapters.population.payloads import inspect_lookup
 from hub.errors import MalformedMessage
@@ -64,16 +64,7 @@ def _parse(message_type: type, data: bytes, field: str) -> object:
     return message
 
 
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
 _KEY_ID = re.compile(r"[0-9a-f]{8}")
-
-
-def _is_uuid(value: str) -> bool:
-    """A UUID in its canonical lowercase text form (what `str(uuid.UUID(...))` gives): a
-    regular expression, four times cheaper than parsing, on every message's hot path."""
-    return _UUID.fullmatch(value) is not None
 
 
 def seal(
@@ -88,7 +79,7 @@ def seal(
     attachments: Sequence[AttachmentDigest] = (),
 ) -> tuple[str, bytes]:
     """Build and sign an envelope from `signer` (a member); return (message id, bytes)."""
-    message_id = message_id or str(uuid.uuid4())
+    message_id = message_id or new_uuid()
     header = envelope_pb2.EnvelopeHeader(
         version=ENVELOPE_VERSION,
         message_id=message_id,
@@ -150,7 +141,7 @@ def open_envelope(raw: bytes) -> Opened:
 def _header(wire: envelope_pb2.EnvelopeHeader) -> Header:
     if wire.version != ENVELOPE_VERSION:
         raise MalformedMessage("header.version", f"unsupported version {wire.version}")
-    if not _is_uuid(wire.message_id):
+    if not is_uuid(wire.message_id):
         raise MalformedMessage("header.message_id", "must be a lowercase UUID")
     if wire.kind not in _KINDS:
         raise MalformedMessage("header.kind", f"unknown message kind {wire.kind}")
@@ -169,7 +160,7 @@ def _header(wire: envelope_pb2.EnvelopeHeader) -> Header:
             )
     if wire.sender in wire.recipients:
         raise MalformedMessage("header.recipients", "a member cannot send to itself")
-    if not _is_uuid(wire.document_id):
+    if not is_uuid(wire.document_id):
         raise MalformedMessage("header.document_id", "must be a lowercase UUID")
     if len(wire.payload_sha256) != 32:
         raise MalformedMessage("header.payload_sha256", "must be 32 bytes")
@@ -287,7 +278,7 @@ def delivered_items(
     identifiers are lowercase UUIDs, each document listed once, and the list form's first
     document is the one the signed header names."""
     if not delivery.items:
-        if not _is_uuid(delivery.message_id):
+        if not is_uuid(delivery.message_id):
             raise MalformedMessage("delivery.message_id", "must be a lowercase UUID")
         return ((document_id, delivery.message_id),)
     if delivery.message_id:
@@ -296,9 +287,9 @@ def delivered_items(
         raise MalformedMessage("delivery.items", f"at most {MAX_DELIVERY_ITEMS} documents")
     seen: set[str] = set()
     for i, item in enumerate(delivery.items):
-        if not _is_uuid(item.document_id):
+        if not is_uuid(item.document_id):
             raise MalformedMessage(f"delivery.items[{i}].document_id", "must be a lowercase UUID")
-        if not _is_uuid(item.message_id):
+        if not is_uuid(item.message_id):
             raise MalformedMessage(f"delivery.items[{i}].message_id", "must be a lowercase UUID")
         if item.document_id in seen:
             raise MalformedMessage(f"delivery.items[{i}].document_id", "listed twice")

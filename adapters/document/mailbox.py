@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 # Ids per `IN (...)` query: well under SQLite's limit on bound parameters.
@@ -438,6 +439,12 @@ class Mailbox:
         return [(r["recipient"], r["ledger_position"]) for r in rows]
 
 
+@lru_cache(maxsize=1024)
+def _recipients_text(recipients: tuple[str, ...]) -> str:
+    """An agency writes to the same few recipients over and over: encoded once each."""
+    return json.dumps(recipients)
+
+
 def _insert_sent(db: sqlite3.Connection, m: Outbound) -> bool:
     cursor = db.execute(
         "INSERT OR IGNORE INTO sent (message_id, document_id, kind, recipients, envelope,"
@@ -446,7 +453,7 @@ def _insert_sent(db: sqlite3.Connection, m: Outbound) -> bool:
             m.message_id,
             m.document_id,
             m.kind,
-            json.dumps(m.recipients),
+            _recipients_text(m.recipients),
             m.envelope,
             m.payload,
             m.created_at_ms,

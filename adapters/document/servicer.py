@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -33,6 +32,7 @@ from adapters.envelope import (
     parse_document,
     parse_status,
 )
+from adapters.ids import is_uuid, new_uuid
 from adapters.pb.truc.v1 import document_pb2, envelope_pb2, exchange_pb2, exchange_pb2_grpc
 from hub.errors import MalformedMessage
 from hub.model import AttachmentDigest, Kind
@@ -72,13 +72,6 @@ REJECT_STATUS: dict[str, grpc.StatusCode] = {
     "illegal_transition": grpc.StatusCode.FAILED_PRECONDITION,
     "status_not_allowed": grpc.StatusCode.FAILED_PRECONDITION,
 }
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        return str(uuid.UUID(value)) == value
-    except ValueError:
-        return False
 
 
 class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
@@ -375,14 +368,14 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
         _check_recipients(recipients, self._gateway.member)
         self._resolve_stored(document)
         validate_document(document)
-        if request.document_id and not _is_uuid(request.document_id):
+        if request.document_id and not is_uuid(request.document_id):
             raise MalformedMessage("document_id", "must be a lowercase UUID")
-        if request.message_id and not _is_uuid(request.message_id):
+        if request.message_id and not is_uuid(request.message_id):
             raise MalformedMessage("message_id", "must be a lowercase UUID")
         return Outgoing(
             kind=Kind.DOCUMENT,
             recipients=tuple(recipients),
-            document_id=request.document_id or str(uuid.uuid4()),
+            document_id=request.document_id or new_uuid(),
             payload=document.SerializeToString(deterministic=True),
             message_id=request.message_id or None,
             attachments=tuple(attachment_digests(document)),

@@ -8,7 +8,6 @@ status codes with the field and the reason.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 
 import grpc
@@ -18,6 +17,7 @@ from adapters.document.mailbox import InboxRow
 from adapters.document.servicer import RECEIPT_TIMEOUT, REJECT_STATUS
 from adapters.dossier.payload import event_act, parse_event, parse_postal, postal_act
 from adapters.envelope import open_envelope
+from adapters.ids import is_uuid
 from adapters.pb.truc.v1 import dossier_pb2, dossier_pb2_grpc, envelope_pb2, postal_pb2
 from hub.errors import MalformedMessage
 from hub.model import Kind
@@ -68,13 +68,6 @@ _ROUTED_KINDS = (Kind.DOSSIER.value, Kind.POSTAL.value)
 DOSSIER_SERVICE = dossier_pb2.DESCRIPTOR.services_by_name["DossierService"].full_name
 
 
-def _is_uuid(value: str) -> bool:
-    try:
-        return str(uuid.UUID(value)) == value
-    except ValueError:
-        return False
-
-
 class DossierServicer(dossier_pb2_grpc.DossierServiceServicer):
     def __init__(self, gateway: DocumentGateway, client_common_name: str | None = None) -> None:
         self._gateway = gateway
@@ -105,7 +98,7 @@ class DossierServicer(dossier_pb2_grpc.DossierServiceServicer):
             )
         try:
             act = event_act(request.event)
-            if request.message_id and not _is_uuid(request.message_id):
+            if request.message_id and not is_uuid(request.message_id):
                 raise MalformedMessage("message_id", "must be a lowercase UUID")
             if act.action == "transfer" and act.to_agency == self._gateway.member:
                 raise MalformedMessage("transferred.to_agency", "a dossier cannot go to its holder")
@@ -160,7 +153,7 @@ class DossierServicer(dossier_pb2_grpc.DossierServiceServicer):
         message = postal_pb2.PostalMessage(order=request.order)
         try:
             act = postal_act(message)
-            if request.message_id and not _is_uuid(request.message_id):
+            if request.message_id and not is_uuid(request.message_id):
                 raise MalformedMessage("message_id", "must be a lowercase UUID")
         except MalformedMessage as error:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))

@@ -11,7 +11,6 @@ the answer, the ledger keeps the pseudonymous record.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
 import grpc
@@ -19,6 +18,7 @@ import grpc
 from adapters.document.gateway import DocumentGateway
 from adapters.document.servicer import REJECT_STATUS
 from adapters.envelope import VerifiedDelivery
+from adapters.ids import new_uuid
 from adapters.pb.truc.v1 import envelope_pb2, population_pb2, population_pb2_grpc
 from adapters.population.payloads import check_request, parse_answer, request_payload
 from hub.errors import MalformedMessage
@@ -92,7 +92,7 @@ class PopulationLookupServicer(population_pb2_grpc.PopulationLookupServicer):
                 grpc.StatusCode.FAILED_PRECONDITION, "no population member is configured"
             )
         timeout = _timeout(request.timeout_ms, context.time_remaining())
-        lookup_id = str(uuid.uuid4())
+        lookup_id = new_uuid()
         answer = self._answers.expect(lookup_id)
         receipt = self._gateway.expect_receipt(lookup_id)
         try:

@@ -8,11 +8,11 @@ trusts no adapter), so a bad look-up is refused at the first place that sees it.
 from __future__ import annotations
 
 import secrets
-import uuid
 from datetime import date
 
 from google.protobuf.message import DecodeError
 
+from adapters.ids import is_uuid
 from adapters.pb.truc.v1 import population_pb2
 from hub.errors import MalformedMessage
 from hub.model import Kind, LookupFacts, Opened, PayloadFacts
@@ -84,13 +84,6 @@ def parse_answer(payload: bytes) -> population_pb2.LookupAnswer:
         raise MalformedMessage("payload", "not a valid LookupAnswer") from None
 
 
-def _is_uuid(value: str) -> bool:
-    try:
-        return str(uuid.UUID(value)) == value
-    except ValueError:
-        return False
-
-
 def inspect_lookup(opened: Opened) -> PayloadFacts:
     """The hub's check of a look-up payload (its digest was checked by the caller)."""
     header = opened.header
@@ -113,7 +106,7 @@ def inspect_lookup(opened: Opened) -> PayloadFacts:
             )
         )
     answer = parse_answer(opened.payload)
-    if not _is_uuid(answer.request_message_id):
+    if not is_uuid(answer.request_message_id):
         raise MalformedMessage("request_message_id", "must be a lowercase UUID")
     if answer.request_message_id != header.document_id:
         raise MalformedMessage("request_message_id", "differs from header.document_id")
