@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from hub.dossiers import dossier_command
 from hub.errors import MalformedMessage
@@ -65,11 +66,19 @@ Verdict = Accepted | Rejected
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
 
 
 def iso_ms(ms: int) -> str:
-    """Unix milliseconds as ISO 8601 UTC, exact (integer arithmetic, no float rounding)."""
-    return (_EPOCH + timedelta(milliseconds=ms)).isoformat(timespec="milliseconds")
+    """Unix milliseconds as ISO 8601 UTC, exact (integer arithmetic, no float rounding).
+    Twice per message on the hub: the second is formatted once, the milliseconds added."""
+    seconds, millis = divmod(ms, 1000)
+    return f"{_iso_second(seconds)}.{millis:03d}+00:00"
+
+
+@lru_cache(maxsize=64)
+def _iso_second(seconds: int) -> str:
+    return (_NAIVE_EPOCH + timedelta(seconds=seconds)).isoformat(timespec="seconds")
 
 
 class Intake:
