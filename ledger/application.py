@@ -118,6 +118,9 @@ class _SavedAggregates:
             self._items.move_to_end(aggregate_id)
         return found
 
+    def __contains__(self, aggregate_id: UUID) -> bool:
+        return aggregate_id in self._items
+
     def begin(self, top: int) -> None:
         if top != self.top:
             self.forget()
@@ -248,7 +251,9 @@ class Ledger(Application[UUID]):
 
     def _record_saving(self, commands: Sequence[Command]) -> list[Outcome]:
         batch = _Batch(saved=self._saved)
-        candidates = [i for command in commands for i in _aggregate_ids(command)]
+        # Which aggregates have no events yet, in one query; those kept as saved exist.
+        saved = self._saved
+        candidates = [i for command in commands for i in _aggregate_ids(command) if i not in saved]
         batch.absent = set(candidates) - existing(self.recorder, candidates)
         results: list[Outcome | _Pending] = []
         for command in commands:

@@ -34,6 +34,7 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger.base import MessageAggregate
 from ledger.errors import RuleViolation
+from ledger.names import name_based_id
 
 DOCUMENT_NAMESPACE = uuid5(NAMESPACE_URL, "https://truc.gov.vn/ns/document")
 
@@ -63,7 +64,7 @@ _NEXT: dict[str | None, frozenset[str]] = {
 @lru_cache(maxsize=65_536)  # asked several times per message while recording it
 def document_aggregate_id(document_id: str) -> UUID:
     """Aggregate ids derive from the document id, so a replayed send finds the same aggregate."""
-    return uuid5(DOCUMENT_NAMESPACE, document_id)
+    return name_based_id(DOCUMENT_NAMESPACE, document_id)
 
 
 class Document(MessageAggregate):

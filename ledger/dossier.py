@@ -33,6 +33,7 @@ from ledger.agency import is_valid_code
 from ledger.base import MessageAggregate
 from ledger.calendar import CalendarError, WorkingCalendar, judge, vietnam_date
 from ledger.errors import RuleViolation
+from ledger.names import name_based_id
 
 DOSSIER_NAMESPACE = uuid5(NAMESPACE_URL, "https://truc.gov.vn/ns/dossier")
 # `<agency code>-YYMMDD-NNNN` (TT 01/2018) or the newer `-yyyyMMdd-NNNNNNN`.
@@ -83,7 +84,7 @@ MAX_WORKING_DAYS = 365
 
 
 def dossier_aggregate_id(code: str) -> UUID:
-    return uuid5(DOSSIER_NAMESPACE, code)
+    return name_based_id(DOSSIER_NAMESPACE, code)
 
 
 def check_dossier_code(code: str) -> str:

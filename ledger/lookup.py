@@ -18,6 +18,7 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger.base import MessageAggregate
 from ledger.errors import RuleViolation
+from ledger.names import name_based_id
 
 LOOKUP_NAMESPACE = uuid5(NAMESPACE_URL, "https://truc.gov.vn/ns/lookup")
 _DIGEST = re.compile(r"[0-9a-f]{64}")
@@ -25,7 +26,7 @@ _ID_NUMBER = re.compile(r"\d{12}")
 
 
 def lookup_aggregate_id(request_message_id: str) -> UUID:
-    return uuid5(LOOKUP_NAMESPACE, request_message_id)
+    return name_based_id(LOOKUP_NAMESPACE, request_message_id)
 
 
 def check_subject_digest(digest: str) -> str:

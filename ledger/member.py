@@ -27,12 +27,13 @@ from ledger.commands import (
     WithdrawRoute,
 )
 from ledger.errors import RuleViolation
+from ledger.names import name_based_id
 
 MEMBER_NAMESPACE = uuid5(NAMESPACE_URL, "https://truc.gov.vn/ns/member")
 
 
 def member_aggregate_id(code: str) -> UUID:
-    return uuid5(MEMBER_NAMESPACE, code)
+    return name_based_id(MEMBER_NAMESPACE, code)
 
 
 def route_key(recipients: str, kinds: Sequence[str]) -> str:

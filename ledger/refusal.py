@@ -14,13 +14,14 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger import upcasting
 from ledger.base import MessageAggregate
+from ledger.names import name_based_id
 
 REFUSAL_NAMESPACE = uuid5(NAMESPACE_URL, "https://truc.gov.vn/ns/refusal")
 
 
 @lru_cache(maxsize=65_536)  # asked several times per message while recording it
 def refusal_aggregate_id(message_id: str) -> UUID:
-    return uuid5(REFUSAL_NAMESPACE, message_id)
+    return name_based_id(REFUSAL_NAMESPACE, message_id)
 
 
 class RefusedMessage(MessageAggregate):
