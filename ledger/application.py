@@ -363,7 +363,8 @@ class Ledger(Application[UUID]):
                 )
             except RuleViolation as violation:
                 return Refused(command.message_id, violation.code, violation.reason)
-        document = Document(
+        document = Document.sent(
+            aggregate_id,
             document_id=command.document_id,
             message_id=command.message_id,
             sender=command.sender,

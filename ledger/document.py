@@ -148,6 +148,13 @@ class Document(MessageAggregate):
     def create_id(document_id: str) -> UUID:
         return document_aggregate_id(document_id)
 
+    @classmethod
+    def sent(cls, aggregate_id: UUID, **fields: Any) -> Document:
+        """A new document, its `Sent` event triggered directly with the id the caller
+        already derived: calling `Document(...)` first maps the arguments onto `__init__`'s
+        signature and derives the id again, a third of the cost of creating one."""
+        return cls._create(cls.Sent, id=aggregate_id, **fields)
+
     @event(Sent)
     def __init__(
         self,
