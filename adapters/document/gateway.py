@@ -98,6 +98,20 @@ REFUSED: Literal["refused"] = "refused"
 HANDED_ON: Literal["handed_on"] = "handed_on"
 
 
+class MessageIdReused(MalformedMessage):
+    """An agency's message id already names another kept message. A retry must repeat the
+    message exactly: it is answered with what was first kept, so a different message under
+    the same id would otherwise be reported sent and never leave."""
+
+    def __init__(self, message_id: str, document_id: str) -> None:
+        super().__init__(
+            "message_id",
+            f"{message_id} was already used for another message (document {document_id}):"
+            " a retry must repeat the same kind, recipients and payload; a new message needs"
+            " a new message_id",
+        )
+
+
 class ProofsPendingError(Exception):
     """Items were acknowledged (marked, their delivery proofs kept) but not every proof was
     published; the republisher sends them again."""
@@ -282,21 +296,38 @@ class DocumentGateway:
     ) -> str:
         """Sign, keep, publish; return once JetStream stored the message. Safe to retry with
         the same message id: the stored bytes are published again, not signed anew."""
-        (sent,) = await self.send_many(
-            [
-                Outgoing(
-                    kind=kind,
-                    recipients=tuple(recipients),
-                    document_id=document_id,
-                    payload=payload,
-                    message_id=message_id,
-                    attachments=tuple(attachments),
-                )
-            ]
+        return await self.send_one(
+            Outgoing(
+                kind=kind,
+                recipients=tuple(recipients),
+                document_id=document_id,
+                payload=payload,
+                message_id=message_id,
+                attachments=tuple(attachments),
+            )
         )
+
+    async def send_one(self, message: Outgoing) -> str:
+        """`send`, for a message already built (one checked with `reused`, say)."""
+        (sent,) = await self.send_many([message])
         if sent.error is not None:
             raise sent.error
         return sent.message_id
+
+    def reused(self, message: Outgoing) -> MessageIdReused | None:
+        """Why `message` may not go under its caller-given id: the id is kept for a message
+        of another kind, other recipients or another payload (None when it is new, or a
+        true retry)."""
+        if message.message_id is None:
+            return None
+        kept = self.mailbox.sent(message.message_id)
+        if kept is None or (kept.kind, kept.recipients, kept.payload) == (
+            message.kind.value,
+            tuple(message.recipients),
+            message.payload,
+        ):
+            return None
+        return MessageIdReused(message.message_id, kept.document_id)
 
     async def send_many(self, messages: Sequence[Outgoing]) -> list[Sent]:
         """Sign each message, keep them all in one mailbox transaction, then publish them

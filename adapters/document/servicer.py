@@ -18,6 +18,7 @@ import grpc
 from adapters.document.attachments import CHUNK_SIZE, AttachmentProblem
 from adapters.document.gateway import (
     DocumentGateway,
+    MessageIdReused,
     Outgoing,
     ProofError,
     ProofsPendingError,
@@ -342,7 +343,12 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
                     raise MalformedMessage(
                         "wait_for_receipt", f"not supported on {many}; use GetReceipt"
                     )
-                outgoing.append((result, self._outgoing_document(request)))
+                message = self._outgoing_document(request)
+                reused = self._gateway.reused(message) or _reused_within(message, outgoing)
+                if reused is not None:
+                    _refuse(result, grpc.StatusCode.ALREADY_EXISTS, str(reused), reused.field)
+                    continue
+                outgoing.append((result, message))
             except MalformedMessage as error:
                 _refuse(result, grpc.StatusCode.INVALID_ARGUMENT, str(error), error.field)
         sent = await self._gateway.send_many([message for _, message in outgoing])
@@ -648,6 +654,20 @@ class DocumentExchangeServicer(exchange_pb2_grpc.DocumentExchangeServicer):
 
 def _not_taken(error: BaseException) -> str:
     return f"the hub's message stream did not take it: {error}"
+
+
+def _reused_within(
+    message: Outgoing, earlier: Sequence[tuple[exchange_pb2.SendDocumentResult, Outgoing]]
+) -> MessageIdReused | None:
+    """The same id given to two different documents of one call (twice the same document
+    is a retry, and goes once)."""
+    if message.message_id is None:
+        return None
+    for _, other in earlier:
+        if other.message_id == message.message_id:
+            same = (other.recipients, other.payload) == (message.recipients, message.payload)
+            return None if same else MessageIdReused(message.message_id, other.document_id)
+    return None
 
 
 def _refuse(

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from adapters.document.gateway import DocumentGateway
+from adapters.document.gateway import DocumentGateway, Outgoing
 from adapters.document.mailbox import InboxRow
 from adapters.document.servicer import RECEIPT_TIMEOUT, REJECT_STATUS
 from adapters.dossier.payload import event_act, parse_event, parse_postal, postal_act
@@ -179,14 +179,18 @@ class DossierServicer(dossier_pb2_grpc.DossierServiceServicer):
         message_id: str,
         wait: bool,
     ) -> dossier_pb2.DossierAck:
+        message = Outgoing(
+            kind=kind,
+            recipients=tuple(recipients),
+            document_id=str(dossier_aggregate_id(code)),
+            payload=payload,
+            message_id=message_id or None,
+        )
+        reused = self._gateway.reused(message)
+        if reused is not None:
+            await context.abort(grpc.StatusCode.ALREADY_EXISTS, str(reused))
         try:
-            sent = await self._gateway.send(
-                kind=kind,
-                recipients=recipients,
-                document_id=str(dossier_aggregate_id(code)),
-                payload=payload,
-                message_id=message_id or None,
-            )
+            sent = await self._gateway.send_one(message)
         except Exception as error:  # NATS unreachable or JetStream refused
             await context.abort(
                 grpc.StatusCode.UNAVAILABLE, f"the hub's message stream did not take it: {error}"

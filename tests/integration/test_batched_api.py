@@ -351,3 +351,32 @@ async def test_a_followed_inbox_batches_stream_brings_what_arrives_later(stack: 
             break
     call.cancel()
     assert seen == expected
+
+
+async def test_a_message_id_given_to_another_document_is_refused_not_dropped(
+    stack: Stack,
+) -> None:
+    """A retry must repeat its document: another document under a kept id would otherwise
+    be answered "sent" with the first one's id, and never leave."""
+    kept = _request(H49, "Bản gốc", message_id=str(uuid.uuid4()))
+    (first,) = await _stream(stack, [kept])
+    assert first.WhichOneof("outcome") == "sent"
+    other = _request(H49, "Một văn bản khác", message_id=kept.message_id)
+    twins = [_request(H49, f"Song sinh {i}", message_id=str(uuid.uuid4())) for i in range(2)]
+    twins[1].message_id = twins[0].message_id  # two documents, one id, in one call
+    results = await _stream(stack, [other, kept, *twins])
+    refused = [r for r in results if r.WhichOneof("outcome") == "error"]
+    assert [r.index for r in refused] == [0, 3]
+    for result in refused:
+        assert result.error.code == grpc.StatusCode.ALREADY_EXISTS.value[0]
+        assert result.error.field == "message_id"
+        assert "already used for another message" in result.error.message
+    assert results[1].sent.message_id == kept.message_id  # the true retry still answers
+    assert results[2].sent.message_id == twins[0].message_id
+    mailbox = stack.adapters[G22].mailbox
+    assert mailbox.sent_for(other.document_id) == []
+    assert mailbox.sent_for(twins[1].document_id) == []
+    with pytest.raises(grpc.aio.AioRpcError) as unary:
+        await document_stub(stack, G22).SendDocument(other, timeout=20)
+    assert unary.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert "message_id" in (unary.value.details() or "")

@@ -254,6 +254,26 @@ async def test_bad_dossier_input_is_refused_before_it_leaves(dossier_stack: Stac
     )
 
 
+async def test_a_message_id_given_again_to_another_act_is_refused(dossier_stack: Stack) -> None:
+    commune = stub(dossier_stack, COMMUNE)
+    message_id = str(uuid.uuid4())
+    receive = request(
+        "20260428090000",
+        message_id,
+        received=dossier_pb2.DossierReceived(
+            procedure_code="1.001234.000.00.00.H49", owner="Nguyễn Văn A", channel=1
+        ),
+    )
+    first = await commune.Receive(receive, timeout=20)
+    assert (await commune.Receive(receive, timeout=20)).message_id == first.message_id
+    other = request("20260428100000", message_id, processing=dossier_pb2.Reason(text="xử lý"))
+    await refused(
+        commune.Act(other, timeout=20),
+        grpc.StatusCode.ALREADY_EXISTS,
+        f"message_id: {message_id} was already used for another message",
+    )
+
+
 async def test_a_member_the_policy_does_not_let_send_dossiers_cannot_open_one(
     dossier_stack: Stack,
 ) -> None:
