@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -241,6 +242,12 @@ def top_up_seconds(previous_batch: int) -> float:
     return TOP_UP_SECONDS if previous_batch > 1 else TOP_UP_LIGHT_SECONDS
 
 
+# Messages a pull brought beyond its batch, per subscription, for the next pull (below).
+_CARRIED: weakref.WeakKeyDictionary[JetStreamContext.PullSubscription, list[Msg]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 async def _fetch_available(
     sub: JetStreamContext.PullSubscription,
     batch: int,
@@ -254,11 +261,21 @@ async def _fetch_available(
     came, which under light traffic adds the full timeout to every hop; this returns as soon
     as the first message arrives and tops up only with messages already waiting. (Messages
     that arrive after a top-up gave up stay in the subscription and open the next pull.)
+
+    At most `batch` all the same: nats-py's `fetch(n)` first hands over everything already
+    queued in the subscription, however many (a top-up that gave up leaves its late
+    messages there), so a pull can bring more than asked. The surplus is kept, in order, and
+    is the start of the next pull, before anything new.
     """
-    msgs = await sub.fetch(1, timeout=idle_timeout)
-    if batch > 1:
+    msgs = _CARRIED.pop(sub, [])
+    if not msgs:
+        msgs = await sub.fetch(1, timeout=idle_timeout)
+    if len(msgs) < batch:
         with contextlib.suppress(NatsTimeoutError, TimeoutError):
-            msgs += await sub.fetch(batch - 1, timeout=top_up)
+            msgs += await sub.fetch(batch - len(msgs), timeout=top_up)
+    if len(msgs) > batch:
+        _CARRIED[sub] = msgs[batch:]
+        del msgs[batch:]
     return msgs
 
 

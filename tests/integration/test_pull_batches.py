@@ -41,3 +41,30 @@ async def test_pulls_take_everything_once_in_batches(nats_server: EmbeddedNats) 
         assert seen == sent  # in order, none lost, none twice
     finally:
         await jetstream.close(nc)
+
+
+class _Overflowing:
+    """A subscription whose queue holds more than any pull asks for, as nats-py's does when a
+    top-up gave up: `fetch(n)` hands over everything queued."""
+
+    def __init__(self, count: int) -> None:
+        self.queued = [f"m{i}" for i in range(count)]
+        self.asked: list[int] = []
+
+    async def fetch(self, batch: int, timeout: float) -> list[str]:  # noqa: ASYNC109 - nats-py's
+        self.asked.append(batch)
+        taken, self.queued = self.queued, []
+        if not taken:
+            raise TimeoutError
+        return taken
+
+
+async def test_a_pull_never_brings_more_than_its_batch_and_keeps_the_rest_in_order() -> None:
+    sub = _Overflowing(10)
+    pulls = [
+        await jetstream._fetch_available(sub, 4, 0.01, 0.0)  # type: ignore[arg-type]
+        for _ in range(3)
+    ]
+    assert pulls == [["m0", "m1", "m2", "m3"], ["m4", "m5", "m6", "m7"], ["m8", "m9"]]
+    # The later pulls started from what was kept, and asked only for what was missing.
+    assert sub.asked == [1, 2]
