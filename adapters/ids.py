@@ -2,7 +2,7 @@
 
 Every message carries one or two, made and checked on the hot path of every adapter and of
 the hub, so both are done on the text: a regular expression is four times cheaper than
-parsing with `uuid.UUID`, and formatting 16 random bytes three times cheaper than
+parsing with `uuid.UUID`, and formatting 16 random bytes twice as cheap as
 `str(uuid.uuid4())`. Both agree with the `uuid` module (tests/unit/test_ids.py).
 """
 

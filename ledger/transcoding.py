@@ -1,5 +1,5 @@
 """The events' JSON, written and read by orjson: byte for byte what eventsourcing's
-`JSONTranscoder` writes, at a third of its cost.
+`JSONTranscoder` writes, at less than half its cost to write and two thirds to read.
 
 Why it matters: the stored state is part of every Merkle leaf and every audit bundle, so
 the bytes must not change with the library that writes them; and encoding was a fifth of
@@ -69,25 +69,17 @@ class OrjsonTranscoder(JSONTranscoder):
         """What the stdlib decoder's `object_hook` does, bottom up: every dict that is a
         transcoded value becomes that value again."""
         kind = type(value)
-        if kind is dict:
-            for key, item in value.items():
-                kind = type(item)
-                if kind is dict or kind is list:
-                    value[key] = self._revive(item)
-                elif kind is float:
-                    raise _Float
-            return self._decode_obj(value)
-        if kind is list:
-            for i, item in enumerate(value):
-                kind = type(item)
-                if kind is dict or kind is list:
-                    value[i] = self._revive(item)
-                elif kind is float:
-                    raise _Float
-            return value
         if kind is float:
             raise _Float
-        return value
+        if kind is not dict and kind is not list:
+            return value
+        for key, item in value.items() if kind is dict else enumerate(value):
+            inner = type(item)
+            if inner is dict or inner is list:
+                value[key] = self._revive(item)
+            elif inner is float:
+                raise _Float
+        return self._decode_obj(value) if kind is dict else value
 
 
 class _Float(Exception):
