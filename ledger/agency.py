@@ -17,20 +17,20 @@ _CODE = re.compile(r"[0-9A-Z]+(?:\.[0-9A-Z]+)*")
 _TOKEN = re.compile(r"[0-9A-Z]+(?:_[0-9A-Z]+)*")
 
 
+def is_valid_code(code: str) -> bool:
+    """Checked for every sender and recipient of every message: no exception machinery."""
+    return 0 < len(code) <= MAX_LENGTH and _CODE.fullmatch(code) is not None
+
+
 def validate_code(code: str) -> str:
-    """Return `code` unchanged when it is a well-formed agency code, else raise."""
+    """Return `code` unchanged when it is a well-formed agency code, else raise saying why."""
+    if is_valid_code(code):
+        return code
     if not code:
         raise InvalidAgencyCode("agency code is empty")
     if len(code) > MAX_LENGTH:
         raise InvalidAgencyCode(f"agency code {code[:40]!r} is longer than {MAX_LENGTH} characters")
-    if not _CODE.fullmatch(code):
-        raise InvalidAgencyCode(f"agency code {code!r} must be dot-separated groups of 0-9 and A-Z")
-    return code
-
-
-def is_valid_code(code: str) -> bool:
-    """Checked for every sender and recipient of every message: no exception machinery."""
-    return 0 < len(code) <= MAX_LENGTH and _CODE.fullmatch(code) is not None
+    raise InvalidAgencyCode(f"agency code {code!r} must be dot-separated groups of 0-9 and A-Z")
 
 
 def to_token(code: str) -> str:
