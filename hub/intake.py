@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from hub.dossiers import dossier_command
@@ -65,8 +65,8 @@ class Rejected:
 Verdict = Accepted | Rejected
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_NAIVE_EPOCH = datetime(1970, 1, 1)
+# Naive: `iso_ms` writes the UTC offset itself, after the milliseconds.
+_EPOCH = datetime(1970, 1, 1)
 
 
 def iso_ms(ms: int) -> str:
@@ -78,7 +78,7 @@ def iso_ms(ms: int) -> str:
 
 @lru_cache(maxsize=64)
 def _iso_second(seconds: int) -> str:
-    return (_NAIVE_EPOCH + timedelta(seconds=seconds)).isoformat(timespec="seconds")
+    return (_EPOCH + timedelta(seconds=seconds)).isoformat(timespec="seconds")
 
 
 class Intake:
