@@ -73,6 +73,15 @@ class Outgoing:
     message_id: str | None = None
     attachments: tuple[AttachmentDigest, ...] = ()
 
+    def repeats(self, kind: str, recipients: Sequence[str], payload: bytes) -> bool:
+        """Whether this is that message again (a retry): the same kind, recipients and
+        payload, whatever document id a retry without one made up."""
+        return (self.kind.value, self.recipients, self.payload) == (
+            kind,
+            tuple(recipients),
+            payload,
+        )
+
 
 @dataclass(frozen=True)
 class Sent:
@@ -321,11 +330,7 @@ class DocumentGateway:
         if message.message_id is None:
             return None
         kept = self.mailbox.sent(message.message_id)
-        if kept is None or (kept.kind, kept.recipients, kept.payload) == (
-            message.kind.value,
-            tuple(message.recipients),
-            message.payload,
-        ):
+        if kept is None or message.repeats(kept.kind, kept.recipients, kept.payload):
             return None
         return MessageIdReused(message.message_id, kept.document_id)
 

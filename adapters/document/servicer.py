@@ -665,8 +665,9 @@ def _reused_within(
         return None
     for _, other in earlier:
         if other.message_id == message.message_id:
-            same = (other.recipients, other.payload) == (message.recipients, message.payload)
-            return None if same else MessageIdReused(message.message_id, other.document_id)
+            if message.repeats(other.kind.value, other.recipients, other.payload):
+                return None
+            return MessageIdReused(message.message_id, other.document_id)
     return None
 
 
