@@ -24,35 +24,25 @@ import asyncio
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import grpc
+from hub_path import RECIPIENT, SENDER, WallClock, bench_document, open_hub
 
 from adapters.crypto import Signer
 from adapters.document.gateway import DocumentGateway
 from adapters.document.mailbox import Mailbox
 from adapters.document.servicer import DocumentExchangeServicer
-from adapters.envelope import ProtobufCodec, unbundle
+from adapters.envelope import unbundle
 from adapters.ids import new_uuid
-from adapters.pb.truc.v1 import document_pb2, exchange_pb2
+from adapters.pb.truc.v1 import exchange_pb2
 from hub import subjects
-from hub.intake import Intake
 from hub.ports import Publication
-from hub.registry import Member, MemberKey, Registry, Route
-from hub.service import HubService, Inbound
-from ledger.application import Ledger
-from ledger.storage import SqliteStorage
+from hub.service import Inbound
 
-SENDER, RECIPIENT = "000.00.00.G22", "000.00.00.H49"
 T = TypeVar("T")
-
-
-class _Clock:
-    def now_ms(self) -> int:
-        return int(time.time() * 1000)
 
 
 @dataclass
@@ -127,7 +117,7 @@ def _gateway(
         hub_public_key=hub_key.public_key,
         nc=cast(Any, _Nats()),
         mailbox=Mailbox(directory / f"{member}.sqlite3"),
-        clock=_Clock(),
+        clock=WallClock(),
     )
     captured = _Captured()
     gateway._publisher = cast(Any, captured)
@@ -136,13 +126,7 @@ def _gateway(
 
 def _request(index: int) -> exchange_pb2.SendDocumentRequest:
     return exchange_pb2.SendDocumentRequest(
-        recipients=[RECIPIENT],
-        document_id=new_uuid(),
-        document=document_pb2.Document(
-            subject=f"Công văn số {index} về việc đo hiệu năng trục liên thông",
-            content="Nội dung " * 20,
-            code=document_pb2.DocumentCode(code_number=str(index), code_notation="UBND-VP"),
-        ),
+        recipients=[RECIPIENT], document_id=new_uuid(), document=bench_document(index)
     )
 
 
@@ -161,26 +145,8 @@ def _to(member_subject: Callable[[str], str], member: str, pubs: list[Publicatio
 async def _run(documents: int, batch: int, directory: Path, cpu: _Cpu) -> None:
     signers = {code: Signer.generate(code) for code in (SENDER, RECIPIENT)}
     hub_key = Signer.generate("truc.bench")
-    registry = Registry(
-        [
-            Member(s.name, s.name, "document", (MemberKey(s.key_id, s.public_key),))
-            for s in signers.values()
-        ],
-        [Route("000.*", "000.*")],
-    )
-    clock = _Clock()
-    codec = ProtobufCodec(hub_key)
     hub_out = _Captured()
-    executor = ThreadPoolExecutor(1)
-    ledger = Ledger(SqliteStorage(directory / "ledger.sqlite3"))
-    hub = HubService(
-        intake=Intake(registry, codec, clock),
-        record=ledger.record,
-        codec=codec,
-        publisher=hub_out,
-        clock=clock,
-        executor=executor,
-    )
+    hub, ledger, executor = open_hub(signers.values(), hub_key, hub_out, directory, WallClock())
     sender, sender_out = _gateway(SENDER, signers[SENDER], hub_key, directory)
     recipient, recipient_out = _gateway(RECIPIENT, signers[RECIPIENT], hub_key, directory)
     sending, receiving = DocumentExchangeServicer(sender), DocumentExchangeServicer(recipient)

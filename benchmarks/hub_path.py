@@ -24,7 +24,7 @@ import argparse
 import asyncio
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -35,7 +35,7 @@ from adapters.pb.truc.v1 import document_pb2, envelope_pb2
 from hub import subjects
 from hub.intake import Intake
 from hub.model import Kind
-from hub.ports import Publication
+from hub.ports import Publication, Publisher
 from hub.registry import Member, MemberKey, Registry, Route
 from hub.service import HubService, Inbound
 from ledger.application import Ledger
@@ -44,7 +44,7 @@ from ledger.storage import SqliteStorage
 SENDER, RECIPIENT = "000.00.00.G22", "000.00.00.H49"
 
 
-class _Clock:
+class WallClock:
     def now_ms(self) -> int:
         return int(time.time() * 1000)
 
@@ -54,15 +54,48 @@ class _Nowhere:
         return None
 
 
-def _documents(signer: Signer, count: int, clock: _Clock) -> list[tuple[str, str, Inbound]]:
+def bench_document(index: int) -> document_pb2.Document:
+    """A document shaped like `truc bench`'s (also `benchmarks/document_path.py`'s)."""
+    return document_pb2.Document(
+        subject=f"Công văn số {index} về việc đo hiệu năng trục liên thông",
+        content="Nội dung " * 20,
+        code=document_pb2.DocumentCode(code_number=str(index), code_notation="UBND-VP"),
+    )
+
+
+def open_hub(
+    members: Iterable[Signer],
+    hub_key: Signer,
+    publisher: Publisher,
+    directory: Path,
+    clock: WallClock,
+) -> tuple[HubService, Ledger, ThreadPoolExecutor]:
+    """The hub's service as `truc up` wires it, on a SQLite ledger in `directory`, with
+    `members` (one key each) allowed to send one another anything; close the ledger and
+    shut the executor down after."""
+    registry = Registry(
+        [Member(s.name, s.name, "document", (MemberKey(s.key_id, s.public_key),)) for s in members],
+        [Route("000.*", "000.*")],
+    )
+    codec = ProtobufCodec(hub_key)
+    executor = ThreadPoolExecutor(1)
+    ledger = Ledger(SqliteStorage(directory / "ledger.sqlite3"))
+    service = HubService(
+        intake=Intake(registry, codec, clock),
+        record=ledger.record,
+        codec=codec,
+        publisher=publisher,
+        clock=clock,
+        executor=executor,
+    )
+    return service, ledger, executor
+
+
+def _documents(signer: Signer, count: int, clock: WallClock) -> list[tuple[str, str, Inbound]]:
     """Signed documents shaped like the bench's: (document id, message id, inbound)."""
     made = []
     for i in range(count):
-        payload = document_pb2.Document(
-            subject=f"Công văn số {i} về việc đo hiệu năng trục liên thông",
-            content="Nội dung " * 20,
-            code=document_pb2.DocumentCode(code_number=str(i), code_notation="UBND-VP"),
-        ).SerializeToString(deterministic=True)
+        payload = bench_document(i).SerializeToString(deterministic=True)
         document_id = new_uuid()
         message_id, raw = seal(
             signer,
@@ -81,7 +114,7 @@ async def _run(
     recipient: Signer,
     documents: list[tuple[str, str, Inbound]],
     batch: int,
-    clock: _Clock,
+    clock: WallClock,
 ) -> None:
     for start in range(0, len(documents), batch):
         chunk = documents[start : start + batch]
@@ -111,28 +144,13 @@ def main() -> None:
     parser.add_argument("--only-setup", action="store_true", help="sign the documents, stop")
     args = parser.parse_args()
     signers = {code: Signer.generate(code) for code in (SENDER, RECIPIENT)}
-    registry = Registry(
-        [
-            Member(s.name, s.name, "document", (MemberKey(s.key_id, s.public_key),))
-            for s in signers.values()
-        ],
-        [Route("000.*", "000.*")],
-    )
-    clock = _Clock()
+    clock = WallClock()
     documents = _documents(signers[SENDER], args.documents, clock)
     if args.only_setup:
         return
-    codec = ProtobufCodec(Signer.generate("truc.bench"))
-    executor = ThreadPoolExecutor(1)
     with tempfile.TemporaryDirectory() as directory:
-        ledger = Ledger(SqliteStorage(Path(directory) / "ledger.sqlite3"))
-        service = HubService(
-            intake=Intake(registry, codec, clock),
-            record=ledger.record,
-            codec=codec,
-            publisher=_Nowhere(),
-            clock=clock,
-            executor=executor,
+        service, ledger, executor = open_hub(
+            signers.values(), Signer.generate("truc.bench"), _Nowhere(), Path(directory), clock
         )
         try:
             wall, cpu = time.perf_counter(), time.process_time()
