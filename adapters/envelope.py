@@ -18,6 +18,7 @@ from adapters.crypto import (
     RECEIPT_CONTEXT,
     RECEIPTS_CONTEXT,
     STAMP_CONTEXT,
+    STAMPS_CONTEXT,
     Signer,
     verify,
 )
@@ -29,6 +30,7 @@ from adapters.population.payloads import inspect_lookup
 from hub.errors import MalformedMessage
 from hub.model import AttachmentDigest, Header, Kind, Opened, PayloadFacts, ReceiptFacts
 from ledger.agency import is_valid_code
+from ledger.merkle import MemoryTree, MerkleError, leaf_hash, root_from_inclusion_proof
 
 ENVELOPE_VERSION = 1
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
@@ -314,7 +316,7 @@ class ProtobufCodec:
     def inspect(self, opened: Opened) -> PayloadFacts:
         return inspect_payload(opened)
 
-    def routed(
+    def stamp(
         self,
         opened: Opened,
         *,
@@ -323,7 +325,9 @@ class ProtobufCodec:
         received_at_ms: int,
         sender_public_key: bytes,
     ) -> bytes:
-        stamp = envelope_pb2.HubStamp(
+        """The hub's statement about one copy of `opened` for `recipient`, serialised once:
+        the bytes `countersign` signs."""
+        return envelope_pb2.HubStamp(
             version=ENVELOPE_VERSION,
             message_id=opened.header.message_id,
             recipient=recipient,
@@ -333,11 +337,65 @@ class ProtobufCodec:
             sender_public_key=sender_public_key,
             hub_key_id=self._hub.key_id,
         ).SerializeToString(deterministic=True)
-        return envelope_pb2.RoutedEnvelope(
-            envelope=opened.raw,
-            stamp=stamp,
-            hub_signature=self._hub.sign(STAMP_CONTEXT, stamp),
+
+    def countersign(self, recipient: str, copies: Sequence[tuple[bytes, bytes]]) -> list[bytes]:
+        """Routed messages for `recipient` from (envelope, stamp) pairs that travel together.
+
+        A lone copy's stamp is signed alone, as it always was. Several are signed once, as
+        the leaves of a Merkle tree whose head the hub signs; each copy carries that head and
+        its inclusion proof. A signature at the hub and a check at the recipient per bundle
+        instead of per copy, and each copy is still evidence on its own.
+        """
+        if len(copies) == 1:
+            ((envelope, stamp),) = copies
+            return [
+                envelope_pb2.RoutedEnvelope(
+                    envelope=envelope,
+                    stamp=stamp,
+                    hub_signature=self._hub.sign(STAMP_CONTEXT, stamp),
+                ).SerializeToString(deterministic=True)
+            ]
+        tree = MemoryTree.from_data(stamp for _, stamp in copies)
+        head = envelope_pb2.StampTreeHead(
+            version=ENVELOPE_VERSION,
+            recipient=recipient,
+            tree_size=tree.size,
+            root_hash=tree.root(),
+            hub_key_id=self._hub.key_id,
         ).SerializeToString(deterministic=True)
+        signature = self._hub.sign(STAMPS_CONTEXT, head)
+        return [
+            envelope_pb2.RoutedEnvelope(
+                envelope=envelope,
+                stamp=stamp,
+                stamps=envelope_pb2.StampInclusion(
+                    head=head,
+                    hub_signature=signature,
+                    leaf_index=index,
+                    audit_path=tree.inclusion_proof(index),
+                ),
+            ).SerializeToString(deterministic=True)
+            for index, (envelope, stamp) in enumerate(copies)
+        ]
+
+    def routed(
+        self,
+        opened: Opened,
+        *,
+        recipient: str,
+        ledger_position: int,
+        received_at_ms: int,
+        sender_public_key: bytes,
+    ) -> bytes:
+        """One copy of `opened` for `recipient`, countersigned alone."""
+        stamp = self.stamp(
+            opened,
+            recipient=recipient,
+            ledger_position=ledger_position,
+            received_at_ms=received_at_ms,
+            sender_public_key=sender_public_key,
+        )
+        return self.countersign(recipient, [(opened.raw, stamp)])[0]
 
     def receipts(self, receipts: Sequence[ReceiptFacts]) -> bytes:
         """Receipts for one member in one message, signed once. A lone receipt keeps the
@@ -403,14 +461,73 @@ class VerifiedDelivery:
     routed_bytes: bytes
 
 
-def open_routed(raw: bytes, *, hub_public_key: bytes, recipient: str) -> VerifiedDelivery:
-    """Verify a routed envelope end to end at the recipient's adapter, then parse it."""
+class TreeHeads:
+    """Stamp tree heads whose hub signature already verified, so that the copies one bundle
+    carries cost one signature check between them rather than one each. Only successes are
+    kept, each with the key that verified it; keep one for a pull, not for ever."""
+
+    def __init__(self) -> None:
+        self._verified: set[tuple[bytes, bytes, bytes]] = set()
+
+    def verified(self, hub_public_key: bytes, head: bytes, signature: bytes) -> bool:
+        token = (hub_public_key, head, signature)
+        if token in self._verified:
+            return True
+        if not verify(hub_public_key, STAMPS_CONTEXT, head, signature):
+            return False
+        self._verified.add(token)
+        return True
+
+
+def check_countersignature(
+    routed: envelope_pb2.RoutedEnvelope,
+    *,
+    hub_public_key: bytes,
+    recipient: str,
+    heads: TreeHeads | None = None,
+) -> None:
+    """The hub's signature on a routed copy's stamp, in either form, or EnvelopeError naming
+    the field: alone (`hub_signature`), or as a leaf of a signed tree of a bundle's stamps
+    (`stamps`: the head's signature, that it is for `recipient`, and the inclusion proof)."""
+    if not routed.HasField("stamps"):
+        if not verify(hub_public_key, STAMP_CONTEXT, routed.stamp, routed.hub_signature):
+            raise EnvelopeError("routed.hub_signature", "does not verify with the hub's key")
+        return
+    if routed.hub_signature:
+        raise EnvelopeError("routed.hub_signature", "must be empty when stamps is set")
+    inclusion = routed.stamps
+    if not (heads or TreeHeads()).verified(hub_public_key, inclusion.head, inclusion.hub_signature):
+        raise EnvelopeError("routed.stamps.hub_signature", "does not verify with the hub's key")
+    head = _parse(envelope_pb2.StampTreeHead, inclusion.head, "routed.stamps.head")
+    assert isinstance(head, envelope_pb2.StampTreeHead)
+    if head.version != ENVELOPE_VERSION:
+        raise EnvelopeError("routed.stamps.head.version", f"unsupported version {head.version}")
+    if head.recipient != recipient:
+        raise EnvelopeError(
+            "routed.stamps.head.recipient", f"addressed to {head.recipient}, not {recipient}"
+        )
+    try:
+        root = root_from_inclusion_proof(
+            leaf_hash(routed.stamp), inclusion.leaf_index, head.tree_size, inclusion.audit_path
+        )
+    except MerkleError as error:
+        raise EnvelopeError("routed.stamps.audit_path", str(error)) from None
+    if root != head.root_hash:
+        raise EnvelopeError(
+            "routed.stamps.audit_path", "does not lead from the stamp to the signed root"
+        )
+
+
+def open_routed(
+    raw: bytes, *, hub_public_key: bytes, recipient: str, heads: TreeHeads | None = None
+) -> VerifiedDelivery:
+    """Verify a routed envelope end to end at the recipient's adapter, then parse it.
+    `heads`, shared by the copies of one pull, spares checking a bundle's head again."""
     if len(raw) > MAX_MESSAGE_BYTES + 4096:
         raise EnvelopeError("routed", "too large")
     routed = _parse(envelope_pb2.RoutedEnvelope, raw, "routed")
     assert isinstance(routed, envelope_pb2.RoutedEnvelope)
-    if not verify(hub_public_key, STAMP_CONTEXT, routed.stamp, routed.hub_signature):
-        raise EnvelopeError("routed.hub_signature", "does not verify with the hub's key")
+    check_countersignature(routed, hub_public_key=hub_public_key, recipient=recipient, heads=heads)
     stamp = _parse(envelope_pb2.HubStamp, routed.stamp, "routed.stamp")
     assert isinstance(stamp, envelope_pb2.HubStamp)
     if stamp.recipient != recipient:

@@ -43,12 +43,12 @@ def batch_id(prefix: str, ids: Sequence[str]) -> str:
     return f"{prefix}+{len(ids)}:{digest}"
 
 
-def bundles(items: Sequence[T], data_of: Callable[[T], bytes]) -> list[list[T]]:
+def bundles(items: Sequence[T], size_of: Callable[[T], int]) -> list[list[T]]:
     """`items` in order, cut into Bundles within the bounds every bundle keeps
-    (hub.subjects), each item counted with its length prefix."""
+    (hub.subjects), each item counted at `size_of` bytes with its length prefix."""
     return chunks(
         items,
-        lambda item: len(data_of(item)) + 8,
+        lambda item: size_of(item) + 8,
         subjects.BUNDLE_MAX_BYTES,
         subjects.BUNDLE_MAX_ITEMS,
     )

@@ -56,7 +56,7 @@ class EnvelopeCodec(Protocol):
         """Parse and validate the payload; raise MalformedMessage naming the field."""
         ...
 
-    def routed(
+    def stamp(
         self,
         opened: Opened,
         *,
@@ -64,7 +64,14 @@ class EnvelopeCodec(Protocol):
         ledger_position: int,
         received_at_ms: int,
         sender_public_key: bytes,
-    ) -> bytes: ...
+    ) -> bytes:
+        """The hub's statement about one routed copy, serialised (not yet signed)."""
+        ...
+
+    def countersign(self, recipient: str, copies: Sequence[tuple[bytes, bytes]]) -> list[bytes]:
+        """Routed messages from (envelope, stamp) pairs travelling together to `recipient`,
+        the stamps signed once between them."""
+        ...
 
     def receipts(self, receipts: Sequence[ReceiptFacts]) -> bytes:
         """Several receipts for one member in one message, signed once."""

@@ -289,7 +289,8 @@ class HubService:
                 routed.append(
                     RoutedCopy(
                         recipient,
-                        self._codec.routed(
+                        verdict.opened.raw,
+                        self._codec.stamp(
                             verdict.opened,
                             recipient=recipient,
                             ledger_position=outcome.position,
@@ -418,12 +419,19 @@ class Answer:
     msg_id: str
 
 
+# Room a copy's countersignature takes beside its envelope and stamp, when sizing bundles:
+# a tree head, its signature and an inclusion proof of at most 7 hashes (128 copies).
+COUNTERSIGNATURE_BYTES = 512
+
+
 @dataclass(frozen=True)
 class RoutedCopy:
-    """A routed message the batch owes `member`, and the id it is published under alone."""
+    """A copy the batch owes `member` (the sender's envelope and the hub's stamp, still to
+    be countersigned), and the id it is published under alone."""
 
     member: str
-    data: bytes
+    envelope: bytes
+    stamp: bytes
     msg_id: str
     # Whether it may travel in a bundle (BUNDLED_KINDS); the others always go alone.
     bundled: bool
@@ -433,9 +441,10 @@ def routed_publications(codec: EnvelopeCodec, copies: Sequence[RoutedCopy]) -> l
     """The routed copies of a batch: for each member, consecutive copies that may be bundled
     in one message (a `Bundle`, within `hub.batching.bundles`' bounds), each other copy
     alone, as before bundling. A member's copies keep their order. A lone copy keeps its own
-    id; a bundle's id derives from its copies' ids, so a batch processed again after a crash
-    is recognised by JetStream, and a copy that comes again in other company is harmless
-    (adapters keep messages by id).
+    id and its own signature; a bundle's copies are countersigned together, with one
+    signature (`EnvelopeCodec.countersign`), and its id derives from its copies' ids, so a
+    batch processed again after a crash is recognised by JetStream, and a copy that comes
+    again in other company is harmless (adapters keep messages by id).
     """
     by_member: dict[str, list[RoutedCopy]] = {}
     seen: set[str] = set()
@@ -453,20 +462,26 @@ def routed_publications(codec: EnvelopeCodec, copies: Sequence[RoutedCopy]) -> l
             else:
                 runs.append([copy])
         for run in runs:
-            for part in bundles(run, lambda copy: copy.data):
+            for part in bundles(run, _sized):
+                signed = codec.countersign(member, [(c.envelope, c.stamp) for c in part])
                 if len(part) == 1:
-                    out.append(Publication(subject, part[0].data, part[0].msg_id))
+                    out.append(Publication(subject, signed[0], part[0].msg_id))
                     continue
                 out.append(
                     Publication(
                         subject,
-                        codec.bundle([c.data for c in part]),
+                        codec.bundle(signed),
                         batch_id("routed", [c.msg_id for c in part]),
                         items=len(part),
                         headers={subjects.BUNDLE_HEADER: subjects.ROUTED_BUNDLE},
                     )
                 )
     return out
+
+
+def _sized(copy: RoutedCopy) -> int:
+    """A copy's size in a bundle, countersigned (`bundles` counts `len` of what this gives)."""
+    return len(copy.envelope) + len(copy.stamp) + COUNTERSIGNATURE_BYTES
 
 
 def receipt_publications(codec: EnvelopeCodec, answers: Sequence[Answer]) -> list[Publication]:

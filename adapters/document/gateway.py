@@ -34,6 +34,7 @@ from adapters.document.mailbox import (
 from adapters.envelope import (
     MAX_DELIVERY_ITEMS,
     EnvelopeError,
+    TreeHeads,
     VerifiedDelivery,
     attachment_digests,
     bundle,
@@ -399,7 +400,7 @@ class DocumentGateway:
         bundling; a bundle's id derives from its messages' ids, so a retry of the same
         batch is deduplicated by JetStream (and anything else by the hub's ledger)."""
         subject = subjects.inbound(self.member)
-        groups = bundles(messages, lambda message: message[1])
+        groups = bundles(messages, lambda message: len(message[1]))
         publications = [
             Publication(subject, group[0][1], group[0][0])
             if len(group) == 1
@@ -595,7 +596,8 @@ class DocumentGateway:
                 log.error("%s: refused a bundle of routed messages: %s", self.member, error)
                 await msg.term()
                 continue
-            results = [await self._arrival(raw) for raw in items]
+            heads = TreeHeads()  # a bundle's copies share one signed tree head
+            results = [await self._arrival(raw, heads) for raw in items]
             arrivals += [result for result in results if isinstance(result, Arrival)]
             if not bundled and results == [REFUSED]:  # a lone message that failed its checks
                 await msg.term()
@@ -608,11 +610,15 @@ class DocumentGateway:
             async with self.arrivals:
                 self.arrivals.notify_all()
 
-    async def _arrival(self, raw: bytes) -> Arrival | Literal["refused", "handed_on"]:
+    async def _arrival(
+        self, raw: bytes, heads: TreeHeads | None = None
+    ) -> Arrival | Literal["refused", "handed_on"]:
         """One routed message checked end to end: what to keep in the mailbox, or REFUSED,
         or HANDED_ON (a look-up answer, given to its waiter at once)."""
         try:
-            verified = open_routed(raw, hub_public_key=self._hub_key, recipient=self.member)
+            verified = open_routed(
+                raw, hub_public_key=self._hub_key, recipient=self.member, heads=heads
+            )
         except (EnvelopeError, MalformedMessage) as error:
             # Not from the hub, or altered on the way: never hand it to the agency system.
             log.error("%s: refused a routed message: %s", self.member, error)

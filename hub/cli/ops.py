@@ -594,9 +594,16 @@ def _envelope(data: bytes) -> dict[str, Any]:
 
 
 def _routed(data: bytes, hub_public_key: bytes | None) -> dict[str, Any]:
-    from adapters.crypto import STAMP_CONTEXT, verify
-    from adapters.envelope import open_envelope
+    from adapters.envelope import check_countersignature, open_envelope
     from adapters.pb.truc.v1 import envelope_pb2
+    from hub.errors import MalformedMessage
+
+    def countersigned(key: bytes) -> bool:
+        try:
+            check_countersignature(routed, hub_public_key=key, recipient=stamp.recipient)
+        except MalformedMessage:  # EnvelopeError among them
+            return False
+        return True
 
     routed = envelope_pb2.RoutedEnvelope.FromString(data)
     stamp = envelope_pb2.HubStamp.FromString(routed.stamp)
@@ -606,10 +613,7 @@ def _routed(data: bytes, hub_public_key: bytes | None) -> dict[str, Any]:
         "ledger_position": stamp.ledger_position,
         "received_at": _iso_ms(stamp.received_at_ms),
         "hub_key_id": stamp.hub_key_id,
-        "hub_signature": _checked(
-            hub_public_key,
-            lambda key: verify(key, STAMP_CONTEXT, routed.stamp, routed.hub_signature),
-        ),
+        "hub_signature": _checked(hub_public_key, countersigned),
         "header": _header_dict(opened.header),
     }
     with contextlib.suppress(Exception):

@@ -116,6 +116,25 @@ def test_routed_copies_and_receipts_show_whether_the_hub_signature_verifies() ->
         headers={subjects.BUNDLE_HEADER: subjects.ROUTED_BUNDLE},
     )
     assert bundled == [good, good] and bundled[0] is not bundled[1]
+    stamp = codec.stamp(
+        open_envelope(raw),
+        recipient=H49,
+        ledger_position=12,
+        received_at_ms=int(WHEN.timestamp() * 1000),
+        sender_public_key=sender.public_key,
+    )
+    tree = describe_messages(  # a bundle's copies countersigned once, as a tree
+        subject,
+        codec.bundle(codec.countersign(H49, [(raw, stamp), (raw, stamp)])),
+        META,
+        hub_public_key=hub.public_key,
+        headers={subjects.BUNDLE_HEADER: subjects.ROUTED_BUNDLE},
+    )
+    assert tree == [good, good]
+    moved = codec.countersign(G15, [(raw, stamp), (raw, stamp)])[0]  # a head for another
+    assert describe_message(subject, moved, META, hub_public_key=hub.public_key)[
+        "hub_signature"
+    ] == ("INVALID")
 
     rcpt = describe_message(
         "truc.out.000_00_00_G22.rcpt", receipt, META, hub_public_key=hub.public_key

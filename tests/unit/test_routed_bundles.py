@@ -9,6 +9,7 @@ import pytest
 
 from adapters.crypto import Signer
 from adapters.envelope import EnvelopeError, ProtobufCodec, unbundle
+from adapters.pb.truc.v1 import envelope_pb2
 from hub import service, subjects
 from hub.errors import MalformedMessage
 from hub.service import RoutedCopy, routed_publications
@@ -18,14 +19,23 @@ CODEC = ProtobufCodec(Signer.generate("hub"))
 
 
 def _copies(member: str, names: Sequence[str], *, bundled: bool = True) -> list[RoutedCopy]:
-    return [RoutedCopy(member, name.encode(), f"{name}:{member}", bundled) for name in names]
+    return [
+        RoutedCopy(member, name.encode(), b"s", f"{name}:{member}", bundled) for name in names
+    ]
+
+
+def _routed(publication: service.Publication) -> list[envelope_pb2.RoutedEnvelope]:
+    if publication.headers:
+        assert publication.headers == {subjects.BUNDLE_HEADER: subjects.ROUTED_BUNDLE}
+        items = unbundle(publication.data)
+    else:
+        items = [publication.data]
+    return [envelope_pb2.RoutedEnvelope.FromString(item) for item in items]
 
 
 def _items(publication: service.Publication) -> list[bytes]:
-    if publication.headers:
-        assert publication.headers == {subjects.BUNDLE_HEADER: subjects.ROUTED_BUNDLE}
-        return unbundle(publication.data)
-    return [publication.data]
+    """The envelopes a publication carries, in order."""
+    return [routed.envelope for routed in _routed(publication)]
 
 
 def test_a_members_copies_share_one_message_in_order_with_a_derived_id() -> None:
@@ -35,8 +45,15 @@ def test_a_members_copies_share_one_message_in_order_with_a_derived_id() -> None
     assert _items(to_h49) == [b"a", b"b", b"c"]
     assert to_h49.msg_id.startswith("routed+3:")
     assert routed_publications(CODEC, copies)[0].msg_id == to_h49.msg_id  # a retry: same id
-    # A lone copy is published exactly as before bundling: its bytes, its id, no header.
-    assert (to_g15.data, to_g15.msg_id, to_g15.headers) == (b"a", f"a:{G15}", None)
+    # A lone copy is published exactly as before bundling: its own id, no header, and its
+    # stamp signed alone; a bundle's stamps are signed once, as a tree.
+    assert (_items(to_g15), to_g15.msg_id, to_g15.headers) == ([b"a"], f"a:{G15}", None)
+    (alone,) = _routed(to_g15)
+    assert alone.hub_signature and not alone.HasField("stamps")
+    together = _routed(to_h49)
+    assert {r.stamps.hub_signature for r in together} == {together[0].stamps.hub_signature}
+    assert [r.stamps.leaf_index for r in together] == [0, 1, 2]
+    assert not any(r.hub_signature for r in together)
 
 
 def test_a_copy_that_must_go_alone_splits_the_run_and_keeps_its_place() -> None:
@@ -53,7 +70,8 @@ def test_a_big_batch_is_cut_under_the_item_and_size_budgets(
     names = [f"m{i:03}" for i in range(subjects.BUNDLE_MAX_ITEMS + 1)]
     counts = [p.items for p in routed_publications(CODEC, _copies(H49, names))]
     assert counts == [subjects.BUNDLE_MAX_ITEMS, 1]
-    monkeypatch.setattr(subjects, "BUNDLE_MAX_BYTES", 40)  # each copy counts 4 + 8 bytes
+    monkeypatch.setattr(subjects, "BUNDLE_MAX_BYTES", 40 + 3 * service.COUNTERSIGNATURE_BYTES)
+    # Each copy counts 4 + 1 bytes, its countersignature's room, and a prefix of 8.
     published = routed_publications(CODEC, _copies(H49, names[:7]))
     assert [p.items for p in published] == [3, 3, 1]
     assert [i for p in published for i in _items(p)] == [n.encode() for n in names[:7]]

@@ -93,14 +93,42 @@ class HubStamp(_message.Message):
     def __init__(self, version: _Optional[int] = ..., message_id: _Optional[str] = ..., recipient: _Optional[str] = ..., ledger_position: _Optional[int] = ..., received_at_ms: _Optional[int] = ..., header_sha256: _Optional[bytes] = ..., sender_public_key: _Optional[bytes] = ..., hub_key_id: _Optional[str] = ...) -> None: ...
 
 class RoutedEnvelope(_message.Message):
-    __slots__ = ("envelope", "stamp", "hub_signature")
+    __slots__ = ("envelope", "stamp", "hub_signature", "stamps")
     ENVELOPE_FIELD_NUMBER: _ClassVar[int]
     STAMP_FIELD_NUMBER: _ClassVar[int]
     HUB_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    STAMPS_FIELD_NUMBER: _ClassVar[int]
     envelope: bytes
     stamp: bytes
     hub_signature: bytes
-    def __init__(self, envelope: _Optional[bytes] = ..., stamp: _Optional[bytes] = ..., hub_signature: _Optional[bytes] = ...) -> None: ...
+    stamps: StampInclusion
+    def __init__(self, envelope: _Optional[bytes] = ..., stamp: _Optional[bytes] = ..., hub_signature: _Optional[bytes] = ..., stamps: _Optional[_Union[StampInclusion, _Mapping]] = ...) -> None: ...
+
+class StampTreeHead(_message.Message):
+    __slots__ = ("version", "recipient", "tree_size", "root_hash", "hub_key_id")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    TREE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    ROOT_HASH_FIELD_NUMBER: _ClassVar[int]
+    HUB_KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    recipient: str
+    tree_size: int
+    root_hash: bytes
+    hub_key_id: str
+    def __init__(self, version: _Optional[int] = ..., recipient: _Optional[str] = ..., tree_size: _Optional[int] = ..., root_hash: _Optional[bytes] = ..., hub_key_id: _Optional[str] = ...) -> None: ...
+
+class StampInclusion(_message.Message):
+    __slots__ = ("head", "hub_signature", "leaf_index", "audit_path")
+    HEAD_FIELD_NUMBER: _ClassVar[int]
+    HUB_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    LEAF_INDEX_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_PATH_FIELD_NUMBER: _ClassVar[int]
+    head: bytes
+    hub_signature: bytes
+    leaf_index: int
+    audit_path: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, head: _Optional[bytes] = ..., hub_signature: _Optional[bytes] = ..., leaf_index: _Optional[int] = ..., audit_path: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class Bundle(_message.Message):
     __slots__ = ("items",)
