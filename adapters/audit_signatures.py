@@ -7,7 +7,9 @@ applied on intake: the key is looked up by (sender, key id) and must have been v
 not revoked, at the header's ``signed_at_ms`` (``hub.registry``), and the signature covers
 ``truc.v1/envelope\\n`` + header bytes. On top, the header must say what the event says:
 the same signer and the same message id, so a valid signature cannot be pasted onto
-another member's event.
+another member's event. Where the member sealed several messages together, the ledger keeps,
+in the signature's place, the serialised ``TreeInclusion`` (the signed head of the tree of
+headers and this header's inclusion proof): each tree head is checked once per process.
 
 ``build_checker`` is a module-level function so the audit's worker processes can import it.
 
@@ -28,8 +30,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from google.protobuf.message import DecodeError
 
-from adapters.crypto import ENVELOPE_CONTEXT, verify_raw
+from adapters.crypto import verify_raw
+from adapters.envelope import TreeHeads, check_sealed_bytes
 from adapters.pb.truc.v1 import envelope_pb2
+from hub.errors import MalformedMessage
 from hub.registry import Member, MemberKey, Registry, RegistryError
 from ledger.audit import MemberRecord, SignedClaim
 
@@ -91,6 +95,10 @@ class MemberSignatureChecker:
     def __init__(self, members: Sequence[MemberRecord], *, prefer_sodium: bool = True) -> None:
         self._registry = _registry(members)
         self._verify: VerifyFn = verify_raw if prefer_sodium else _openssl_verify
+        # Headers sealed together share one signed tree head: checked once per process.
+        self._heads = TreeHeads(
+            lambda key, context, data, signature: self._verify(key, context + data, signature)
+        )
 
     def __call__(self, claim: SignedClaim) -> str | None:
         header_bytes = _decode(claim.header_b64, "header_b64")
@@ -118,8 +126,19 @@ class MemberSignatureChecker:
             key = self._registry.key(header.sender, header.key_id, header.signed_at_ms)
         except RegistryError as error:
             return f"signed at {header.signed_at_ms} ms: {error.reason}"
-        if not self._verify(key.public_key, ENVELOPE_CONTEXT + header_bytes, signature):
-            return f"the signature does not verify with key {key.key_id} of {header.sender}"
+        try:
+            check_sealed_bytes(
+                header_bytes,
+                signature,
+                public_key=key.public_key,
+                sender=header.sender,
+                key_id=header.key_id,
+                heads=self._heads,
+            )
+        except MalformedMessage as error:
+            return f"the signature does not verify with key {key.key_id} of {header.sender}" + (
+                "" if error.field == "envelope.signature" else f" ({error})"
+            )
         return None
 
 

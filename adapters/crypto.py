@@ -28,6 +28,7 @@ from nacl.signing import SigningKey, VerifyKey
 ENVELOPE_CONTEXT = b"truc.v1/envelope\n"
 STAMP_CONTEXT = b"truc.v1/stamp\n"
 STAMPS_CONTEXT = b"truc.v1/stamps\n"
+ENVELOPES_CONTEXT = b"truc.v1/envelopes\n"
 RECEIPT_CONTEXT = b"truc.v1/receipt\n"
 RECEIPTS_CONTEXT = b"truc.v1/receipts\n"
 

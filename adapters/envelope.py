@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from google.protobuf.message import DecodeError
 
 from adapters.crypto import (
     ENVELOPE_CONTEXT,
+    ENVELOPES_CONTEXT,
     RECEIPT_CONTEXT,
     RECEIPTS_CONTEXT,
     STAMP_CONTEXT,
@@ -67,6 +69,34 @@ def _parse(message_type: type, data: bytes, field: str) -> object:
 
 
 _KEY_ID = re.compile(r"[0-9a-f]{8}")
+SIGNATURE_BYTES = 64
+
+
+class Sealable(Protocol):
+    """What sealing needs of a message (adapters.document.gateway.Outgoing is one)."""
+
+    @property
+    def kind(self) -> Kind: ...
+    @property
+    def recipients(self) -> Sequence[str]: ...
+    @property
+    def document_id(self) -> str: ...
+    @property
+    def payload(self) -> bytes: ...
+    @property
+    def message_id(self) -> str | None: ...
+    @property
+    def attachments(self) -> Sequence[AttachmentDigest]: ...
+
+
+@dataclass(frozen=True)
+class ToSeal:
+    kind: Kind
+    recipients: Sequence[str]
+    document_id: str
+    payload: bytes
+    message_id: str | None = None
+    attachments: Sequence[AttachmentDigest] = ()
 
 
 def seal(
@@ -81,30 +111,78 @@ def seal(
     attachments: Sequence[AttachmentDigest] = (),
 ) -> tuple[str, bytes]:
     """Build and sign an envelope from `signer` (a member); return (message id, bytes)."""
-    message_id = message_id or new_uuid()
+    message = ToSeal(kind, recipients, document_id, payload, message_id, attachments)
+    return seal_many(signer, [message], signed_at_ms=signed_at_ms)[0]
+
+
+def seal_many(
+    signer: Signer, messages: Sequence[Sealable], *, signed_at_ms: int
+) -> list[tuple[str, bytes]]:
+    """Build envelopes from `signer` and sign them together; (message id, bytes) each.
+
+    A lone message is signed alone (`Envelope.signature`), as it always was. Several are
+    signed once, as the leaves of a Merkle tree of their exact header bytes whose head the
+    sender signs: each envelope carries that head and its inclusion proof (`sealed`). One
+    signature per call instead of per message here, and one check per tree instead of per
+    message at the hub and at each recipient, and each envelope is still evidence alone.
+    """
+    headers = [_header_bytes(signer, message, signed_at_ms) for message in messages]
+    if len(headers) == 1:
+        ((message_id, header),) = headers
+        envelope = envelope_pb2.Envelope(
+            header=header,
+            signature=signer.sign(ENVELOPE_CONTEXT, header),
+            payload=messages[0].payload,
+        )
+        return [(message_id, envelope.SerializeToString(deterministic=True))]
+    tree = MemoryTree.from_data(header for _, header in headers)
+    head = envelope_pb2.EnvelopeTreeHead(
+        version=ENVELOPE_VERSION,
+        sender=signer.name,
+        key_id=signer.key_id,
+        tree_size=tree.size,
+        root_hash=tree.root(),
+    ).SerializeToString(deterministic=True)
+    signature = signer.sign(ENVELOPES_CONTEXT, head)
+    return [
+        (
+            message_id,
+            envelope_pb2.Envelope(
+                header=header,
+                payload=message.payload,
+                sealed=_inclusion(head, signature, index, tree),
+            ).SerializeToString(deterministic=True),
+        )
+        for index, ((message_id, header), message) in enumerate(zip(headers, messages, strict=True))
+    ]
+
+
+def _inclusion(head: bytes, signature: bytes, index: int, tree: MemoryTree) -> bytes:
+    return envelope_pb2.TreeInclusion(
+        head=head, signature=signature, leaf_index=index, audit_path=tree.inclusion_proof(index)
+    ).SerializeToString(deterministic=True)
+
+
+def _header_bytes(signer: Signer, message: Sealable, signed_at_ms: int) -> tuple[str, bytes]:
+    """A new message's id and its serialised header: the exact bytes to sign."""
+    message_id = message.message_id or new_uuid()
     header = envelope_pb2.EnvelopeHeader(
         version=ENVELOPE_VERSION,
         message_id=message_id,
-        kind=_WIRE_KINDS[kind],
+        kind=_WIRE_KINDS[message.kind],
         sender=signer.name,
-        recipients=list(recipients),
-        document_id=document_id,
+        recipients=list(message.recipients),
+        document_id=message.document_id,
         signed_at_ms=signed_at_ms,
         key_id=signer.key_id,
-        payload_sha256=hashlib.sha256(payload).digest(),
-        payload_size=len(payload),
+        payload_sha256=hashlib.sha256(message.payload).digest(),
+        payload_size=len(message.payload),
         attachments=[
             envelope_pb2.AttachmentDigest(name=a.name, sha256=a.sha256, size=a.size)
-            for a in attachments
+            for a in message.attachments
         ],
     )
-    header_bytes = header.SerializeToString(deterministic=True)
-    envelope = envelope_pb2.Envelope(
-        header=header_bytes,
-        signature=signer.sign(ENVELOPE_CONTEXT, header_bytes),
-        payload=payload,
-    )
-    return message_id, envelope.SerializeToString(deterministic=True)
+    return message_id, header.SerializeToString(deterministic=True)
 
 
 def attachment_digests(doc: document_pb2.Document) -> list[AttachmentDigest]:
@@ -126,7 +204,12 @@ def open_envelope(raw: bytes) -> Opened:
     assert isinstance(envelope, envelope_pb2.Envelope)
     if not envelope.header:
         raise MalformedMessage("envelope.header", "missing")
-    if len(envelope.signature) != 64:
+    if envelope.sealed:
+        if envelope.signature:
+            raise MalformedMessage("envelope.signature", "must be empty when sealed is set")
+        if len(envelope.sealed) <= SIGNATURE_BYTES:  # never a tree's evidence: see `check_seal`
+            raise MalformedMessage("envelope.sealed", "too short to hold a signed tree head")
+    elif len(envelope.signature) != SIGNATURE_BYTES:
         raise MalformedMessage("envelope.signature", "must be a 64-byte Ed25519 signature")
     wire = _parse(envelope_pb2.EnvelopeHeader, envelope.header, "envelope.header")
     assert isinstance(wire, envelope_pb2.EnvelopeHeader)
@@ -134,7 +217,7 @@ def open_envelope(raw: bytes) -> Opened:
     return Opened(
         raw=raw,
         header_bytes=envelope.header,
-        signature=envelope.signature,
+        signature=envelope.sealed or envelope.signature,
         payload=envelope.payload,
         header=header,
     )
@@ -306,12 +389,18 @@ class ProtobufCodec:
 
     def __init__(self, hub_signer: Signer) -> None:
         self._hub = hub_signer
+        # Senders' tree heads already verified: a batch's envelopes share one.
+        self._heads = TreeHeads()
 
     def open(self, raw: bytes) -> Opened:
         return open_envelope(raw)
 
     def sender_signature_valid(self, opened: Opened, public_key: bytes) -> bool:
-        return verify(public_key, ENVELOPE_CONTEXT, opened.header_bytes, opened.signature)
+        try:
+            check_seal(opened, public_key=public_key, heads=self._heads)
+        except MalformedMessage:
+            return False
+        return True
 
     def inspect(self, opened: Opened) -> PayloadFacts:
         return inspect_payload(opened)
@@ -368,11 +457,8 @@ class ProtobufCodec:
             envelope_pb2.RoutedEnvelope(
                 envelope=envelope,
                 stamp=stamp,
-                stamps=envelope_pb2.StampInclusion(
-                    head=head,
-                    hub_signature=signature,
-                    leaf_index=index,
-                    audit_path=tree.inclusion_proof(index),
+                stamps=envelope_pb2.TreeInclusion.FromString(
+                    _inclusion(head, signature, index, tree)
                 ),
             ).SerializeToString(deterministic=True)
             for index, (envelope, stamp) in enumerate(copies)
@@ -461,22 +547,126 @@ class VerifiedDelivery:
     routed_bytes: bytes
 
 
+VerifyFn = Callable[[bytes, bytes, bytes, bytes], bool]
+"""``(public key, context, data, signature) -> bool``, as `adapters.crypto.verify`."""
+
+
 class TreeHeads:
-    """Stamp tree heads whose hub signature already verified, so that the copies one bundle
-    carries cost one signature check between them rather than one each. Only successes are
-    kept, each with the key that verified it; keep one for a pull, not for ever."""
+    """Tree heads whose signature already verified, so that the messages one tree covers
+    (a bundle's stamps, a batch's envelopes) cost one signature check between them rather
+    than one each. Only successes are kept, each with the key and context that verified it,
+    and at most `most` of them (then it starts afresh)."""
 
-    def __init__(self) -> None:
-        self._verified: set[tuple[bytes, bytes, bytes]] = set()
+    def __init__(self, verify_fn: VerifyFn | None = None, *, most: int = 4096) -> None:
+        self._verify = verify_fn
+        self._most = most
+        self._verified: set[tuple[bytes, bytes, bytes, bytes]] = set()
 
-    def verified(self, hub_public_key: bytes, head: bytes, signature: bytes) -> bool:
-        token = (hub_public_key, head, signature)
+    def check(self, key: bytes, context: bytes, data: bytes, signature: bytes) -> bool:
+        """A signature checked with this cache's verify function, and not kept."""
+        return (self._verify or verify)(key, context, data, signature)
+
+    def verified(self, key: bytes, context: bytes, head: bytes, signature: bytes) -> bool:
+        token = (key, context, head, signature)
         if token in self._verified:
             return True
-        if not verify(hub_public_key, STAMPS_CONTEXT, head, signature):
+        if not (self._verify or verify)(key, context, head, signature):
             return False
+        if len(self._verified) >= self._most:
+            self._verified.clear()
         self._verified.add(token)
         return True
+
+
+def _signed_head(
+    inclusion: envelope_pb2.TreeInclusion,
+    head_type: type,
+    *,
+    key: bytes,
+    context: bytes,
+    heads: TreeHeads | None,
+    field: str,
+    signer: str,
+) -> object:
+    """The head `inclusion` names, parsed once its signature verified with `key`."""
+    if not (heads or TreeHeads()).verified(key, context, inclusion.head, inclusion.signature):
+        raise EnvelopeError(f"{field}.signature", f"does not verify with {signer}'s key")
+    head = _parse(head_type, inclusion.head, f"{field}.head")
+    if head.version != ENVELOPE_VERSION:  # type: ignore[attr-defined]
+        raise EnvelopeError(
+            f"{field}.head.version",
+            f"unsupported version {head.version}",  # type: ignore[attr-defined]
+        )
+    return head
+
+
+def _check_leaf(
+    leaf: bytes, inclusion: envelope_pb2.TreeInclusion, size: int, root: bytes, field: str
+) -> None:
+    """`leaf` (exact bytes) is where `inclusion` says in the tree of `size` with `root`."""
+    try:
+        computed = root_from_inclusion_proof(
+            leaf_hash(leaf), inclusion.leaf_index, size, inclusion.audit_path
+        )
+    except MerkleError as error:
+        raise EnvelopeError(f"{field}.audit_path", str(error)) from None
+    if computed != root:
+        raise EnvelopeError(f"{field}.audit_path", "does not lead to the signed root")
+
+
+def check_seal(
+    opened: Opened,
+    *,
+    public_key: bytes,
+    heads: TreeHeads | None = None,
+) -> None:
+    """The sender's signature on an opened envelope, in either form, or EnvelopeError naming
+    the field: alone (64 bytes over "truc.v1/envelope\n" || header), or as a leaf of a
+    signed tree of headers sealed together (`Envelope.sealed`: the head's signature with
+    `public_key`, that it names the header's sender and key, and the inclusion proof)."""
+    header = opened.header
+    check_sealed_bytes(
+        opened.header_bytes,
+        opened.signature,
+        public_key=public_key,
+        sender=header.sender,
+        key_id=header.key_id,
+        heads=heads,
+    )
+
+
+def check_sealed_bytes(
+    header_bytes: bytes,
+    seal_bytes: bytes,
+    *,
+    public_key: bytes,
+    sender: str,
+    key_id: str,
+    heads: TreeHeads | None = None,
+) -> None:
+    """`check_seal` on the bytes the ledger keeps: the header and what stands for its
+    signature (64 bytes: a signature; longer: a serialised TreeInclusion)."""
+    if len(seal_bytes) == SIGNATURE_BYTES:
+        if not (heads or TreeHeads()).check(public_key, ENVELOPE_CONTEXT, header_bytes, seal_bytes):
+            raise EnvelopeError("envelope.signature", f"does not verify with {sender}'s key")
+        return
+    inclusion = _parse(envelope_pb2.TreeInclusion, seal_bytes, "envelope.sealed")
+    assert isinstance(inclusion, envelope_pb2.TreeInclusion)
+    head = _signed_head(
+        inclusion,
+        envelope_pb2.EnvelopeTreeHead,
+        key=public_key,
+        context=ENVELOPES_CONTEXT,
+        heads=heads,
+        field="envelope.sealed",
+        signer=sender,
+    )
+    assert isinstance(head, envelope_pb2.EnvelopeTreeHead)
+    if (head.sender, head.key_id) != (sender, key_id):
+        raise EnvelopeError(
+            "envelope.sealed.head", "names another sender or key than the header it seals"
+        )
+    _check_leaf(header_bytes, inclusion, head.tree_size, head.root_hash, "envelope.sealed")
 
 
 def check_countersignature(
@@ -495,27 +685,21 @@ def check_countersignature(
         return
     if routed.hub_signature:
         raise EnvelopeError("routed.hub_signature", "must be empty when stamps is set")
-    inclusion = routed.stamps
-    if not (heads or TreeHeads()).verified(hub_public_key, inclusion.head, inclusion.hub_signature):
-        raise EnvelopeError("routed.stamps.hub_signature", "does not verify with the hub's key")
-    head = _parse(envelope_pb2.StampTreeHead, inclusion.head, "routed.stamps.head")
+    head = _signed_head(
+        routed.stamps,
+        envelope_pb2.StampTreeHead,
+        key=hub_public_key,
+        context=STAMPS_CONTEXT,
+        heads=heads,
+        field="routed.stamps",
+        signer="the hub",
+    )
     assert isinstance(head, envelope_pb2.StampTreeHead)
-    if head.version != ENVELOPE_VERSION:
-        raise EnvelopeError("routed.stamps.head.version", f"unsupported version {head.version}")
     if head.recipient != recipient:
         raise EnvelopeError(
             "routed.stamps.head.recipient", f"addressed to {head.recipient}, not {recipient}"
         )
-    try:
-        root = root_from_inclusion_proof(
-            leaf_hash(routed.stamp), inclusion.leaf_index, head.tree_size, inclusion.audit_path
-        )
-    except MerkleError as error:
-        raise EnvelopeError("routed.stamps.audit_path", str(error)) from None
-    if root != head.root_hash:
-        raise EnvelopeError(
-            "routed.stamps.audit_path", "does not lead from the stamp to the signed root"
-        )
+    _check_leaf(routed.stamp, routed.stamps, head.tree_size, head.root_hash, "routed.stamps")
 
 
 def open_routed(
@@ -539,10 +723,7 @@ def open_routed(
         raise EnvelopeError("routed.stamp.header_sha256", "does not match the envelope header")
     if stamp.message_id != opened.header.message_id:
         raise EnvelopeError("routed.stamp.message_id", "does not match the envelope header")
-    if not verify(stamp.sender_public_key, ENVELOPE_CONTEXT, opened.header_bytes, opened.signature):
-        raise EnvelopeError(
-            "envelope.signature", f"does not verify with {opened.header.sender}'s key"
-        )
+    check_seal(opened, public_key=stamp.sender_public_key, heads=heads)
     if recipient not in opened.header.recipients and opened.header.kind is Kind.DOCUMENT:
         raise EnvelopeError("header.recipients", f"{recipient} is not a recipient")
     check_payload_digest(opened)

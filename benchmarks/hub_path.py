@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from adapters.crypto import Signer
-from adapters.envelope import ProtobufCodec, seal
+from adapters.envelope import ProtobufCodec, ToSeal, seal, seal_many
 from adapters.ids import new_uuid
 from adapters.pb.truc.v1 import document_pb2, envelope_pb2
 from hub import subjects
@@ -91,21 +91,27 @@ def open_hub(
     return service, ledger, executor
 
 
-def _documents(signer: Signer, count: int, clock: WallClock) -> list[tuple[str, str, Inbound]]:
-    """Signed documents shaped like the bench's: (document id, message id, inbound)."""
+def _documents(
+    signer: Signer, count: int, clock: WallClock, batch: int
+) -> list[tuple[str, str, Inbound]]:
+    """Signed documents shaped like the bench's, sealed `batch` at a time as the sending
+    adapter seals a `SendDocumentBatch` (`seal_many`): (document id, message id, inbound)."""
     made = []
-    for i in range(count):
-        payload = bench_document(i).SerializeToString(deterministic=True)
-        document_id = new_uuid()
-        message_id, raw = seal(
-            signer,
-            kind=Kind.DOCUMENT,
-            recipients=(RECIPIENT,),
-            document_id=document_id,
-            payload=payload,
-            signed_at_ms=clock.now_ms(),
-        )
-        made.append((document_id, message_id, Inbound(subjects.inbound(SENDER), raw)))
+    for start in range(0, count, batch):
+        messages = [
+            ToSeal(
+                Kind.DOCUMENT,
+                (RECIPIENT,),
+                new_uuid(),
+                bench_document(i).SerializeToString(deterministic=True),
+            )
+            for i in range(start, min(start + batch, count))
+        ]
+        sealed = seal_many(signer, messages, signed_at_ms=clock.now_ms())
+        made += [
+            (message.document_id, message_id, Inbound(subjects.inbound(SENDER), raw))
+            for message, (message_id, raw) in zip(messages, sealed, strict=True)
+        ]
     return made
 
 
@@ -145,7 +151,7 @@ def main() -> None:
     args = parser.parse_args()
     signers = {code: Signer.generate(code) for code in (SENDER, RECIPIENT)}
     clock = WallClock()
-    documents = _documents(signers[SENDER], args.documents, clock)
+    documents = _documents(signers[SENDER], args.documents, clock, args.batch)
     if args.only_setup:
         return
     with tempfile.TemporaryDirectory() as directory:

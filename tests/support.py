@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import nats
+import pytest
 
 from adapters.crypto import Signer
 from adapters.envelope import ProtobufCodec, open_envelope, seal
@@ -62,6 +63,22 @@ def wait_until(probe: Callable[[], T], *, timeout: float = 15.0, what: str = "co
         last = result
         time.sleep(0.02)
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def count_verifications(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The context of every signature `adapters.envelope` checks from now on, in order
+    (the checks still happen)."""
+    from adapters import envelope
+    from adapters.crypto import verify
+
+    contexts: list[bytes] = []
+
+    def counting(key: bytes, context: bytes, data: bytes, signature: bytes) -> bool:
+        contexts.append(context)
+        return verify(key, context, data, signature)
+
+    monkeypatch.setattr(envelope, "verify", counting)
+    return contexts
 
 
 def rfc6962_vectors() -> dict[str, Any]:

@@ -41,7 +41,7 @@ from adapters.envelope import (
     open_receipts,
     open_routed,
     parse_document,
-    seal,
+    seal_many,
     unbundle,
 )
 from adapters.nats.jetstream import JetStreamPublisher, pull_loop, raise_failures
@@ -344,21 +344,26 @@ class DocumentGateway:
         kept before (a retry, or twice in one batch) is not signed anew: its kept bytes are
         published again, which JetStream and the hub recognise by the id."""
         kept: dict[str, tuple[bytes, str]] = {}  # message id: envelope, document id
-        fresh: list[Outbound] = []
-        out: list[str] = []
+        to_seal: list[Outgoing] = []
+        slots: list[str | int] = []  # per message: a kept id, or its place in to_seal
+        sealing: set[str] = set()  # ids of to_seal's messages that came with one
         for message in messages:
             message_id = message.message_id
-            if message_id is not None and message_id not in kept:
+            if message_id is not None and message_id not in kept and message_id not in sealing:
                 previous = self.mailbox.sent(message_id)
                 if previous is not None:
                     kept[message_id] = (previous.envelope, previous.document_id)
-            if message_id is not None and message_id in kept:
-                out.append(message_id)
+            if message_id is not None and (message_id in kept or message_id in sealing):
+                slots.append(message_id)
                 continue
-            sealed = self._seal(message)
+            if message_id is not None:
+                sealing.add(message_id)
+            slots.append(len(to_seal))
+            to_seal.append(message)
+        fresh = self._seal_all(to_seal) if to_seal else []
+        for sealed in fresh:
             kept[sealed.message_id] = (sealed.envelope, sealed.document_id)
-            fresh.append(sealed)
-            out.append(sealed.message_id)
+        out = [slot if isinstance(slot, str) else fresh[slot].message_id for slot in slots]
         if fresh:
             stored = self.mailbox.store_sent_many(fresh)
             for sealed, first in zip(fresh, stored, strict=True):
@@ -370,26 +375,25 @@ class DocumentGateway:
 
     def _seal(self, message: Outgoing) -> Outbound:
         """Sign `message` now (a new message id unless it names one), as `sent` keeps it."""
+        return self._seal_all([message])[0]
+
+    def _seal_all(self, messages: Sequence[Outgoing]) -> list[Outbound]:
+        """Sign `messages` now, together (one signature for all: `seal_many`), as `sent`
+        keeps them."""
         now = self._clock.now_ms()
-        message_id, envelope = seal(
-            self._signer,
-            kind=message.kind,
-            recipients=message.recipients,
-            document_id=message.document_id,
-            payload=message.payload,
-            signed_at_ms=now,
-            message_id=message.message_id,
-            attachments=message.attachments,
-        )
-        return Outbound(
-            message_id=message_id,
-            document_id=message.document_id,
-            kind=message.kind.value,
-            recipients=message.recipients,
-            envelope=envelope,
-            payload=message.payload,
-            created_at_ms=now,
-        )
+        sealed = seal_many(self._signer, messages, signed_at_ms=now)
+        return [
+            Outbound(
+                message_id=message_id,
+                document_id=message.document_id,
+                kind=message.kind.value,
+                recipients=message.recipients,
+                envelope=envelope,
+                payload=message.payload,
+                created_at_ms=now,
+            )
+            for (message_id, envelope), message in zip(sealed, messages, strict=True)
+        ]
 
     async def _publish_each(
         self, messages: Sequence[tuple[str, bytes]]

@@ -19,9 +19,7 @@ CODEC = ProtobufCodec(Signer.generate("hub"))
 
 
 def _copies(member: str, names: Sequence[str], *, bundled: bool = True) -> list[RoutedCopy]:
-    return [
-        RoutedCopy(member, name.encode(), b"s", f"{name}:{member}", bundled) for name in names
-    ]
+    return [RoutedCopy(member, name.encode(), b"s", f"{name}:{member}", bundled) for name in names]
 
 
 def _routed(publication: service.Publication) -> list[envelope_pb2.RoutedEnvelope]:
@@ -51,7 +49,7 @@ def test_a_members_copies_share_one_message_in_order_with_a_derived_id() -> None
     (alone,) = _routed(to_g15)
     assert alone.hub_signature and not alone.HasField("stamps")
     together = _routed(to_h49)
-    assert {r.stamps.hub_signature for r in together} == {together[0].stamps.hub_signature}
+    assert {r.stamps.signature for r in together} == {together[0].stamps.signature}
     assert [r.stamps.leaf_index for r in together] == [0, 1, 2]
     assert not any(r.hub_signature for r in together)
 

@@ -8,7 +8,6 @@ import uuid
 
 import pytest
 
-from adapters import envelope as envelope_module
 from adapters.crypto import STAMP_CONTEXT, STAMPS_CONTEXT, Signer, verify
 from adapters.envelope import (
     EnvelopeError,
@@ -23,7 +22,7 @@ from adapters.pb.truc.v1 import envelope_pb2
 from hub.errors import MalformedMessage
 from hub.model import Kind
 from ledger.merkle import leaf_hash, root_from_inclusion_proof
-from tests.support import G15, G22, H49
+from tests.support import G15, G22, H49, count_verifications
 
 NOW_MS = 1_750_000_000_000
 SENDER = Signer.generate(G22)
@@ -83,9 +82,7 @@ def test_each_copy_of_a_bundle_verifies_alone_under_one_signed_head(count: int) 
         routed = _parsed(data)
         assert (routed.envelope, routed.stamp, routed.hub_signature) == (raw, stamp, b"")
         assert routed.stamps.leaf_index == index
-        assert verify(
-            HUB.public_key, STAMPS_CONTEXT, routed.stamps.head, routed.stamps.hub_signature
-        )
+        assert verify(HUB.public_key, STAMPS_CONTEXT, routed.stamps.head, routed.stamps.signature)
         verified = open_routed(data, hub_public_key=HUB.public_key, recipient=H49)
         assert verified.stamp.ledger_position == 100 + index
         assert verified.opened.raw == raw and verified.routed_bytes == data
@@ -104,13 +101,7 @@ def test_a_lone_copy_keeps_the_single_form() -> None:
 
 def test_shared_heads_check_a_bundles_signature_once(monkeypatch: pytest.MonkeyPatch) -> None:
     signed = CODEC.countersign(H49, _copies(5))
-    calls: list[bytes] = []
-
-    def counting(key: bytes, context: bytes, data: bytes, signature: bytes) -> bool:
-        calls.append(context)
-        return verify(key, context, data, signature)
-
-    monkeypatch.setattr(envelope_module, "verify", counting)
+    calls = count_verifications(monkeypatch)
     heads = TreeHeads()
     for data in signed:
         open_routed(data, hub_public_key=HUB.public_key, recipient=H49, heads=heads)
@@ -130,12 +121,12 @@ def test_a_head_verified_with_one_key_is_not_taken_for_another() -> None:
         check_countersignature(
             routed, hub_public_key=OTHER_HUB.public_key, recipient=H49, heads=heads
         )
-    assert error.value.field == "routed.stamps.hub_signature"
+    assert error.value.field == "routed.stamps.signature"
 
 
 def test_a_tree_signed_by_another_hub_key_is_refused() -> None:
     signed = ProtobufCodec(OTHER_HUB).countersign(H49, _copies(3))
-    assert _refusal(_parsed(signed[1])) == "routed.stamps.hub_signature"
+    assert _refusal(_parsed(signed[1])) == "routed.stamps.signature"
 
 
 def test_a_copy_moved_to_another_member_is_refused_by_its_head() -> None:
@@ -188,14 +179,14 @@ def test_an_unreadable_or_unknown_head_is_refused() -> None:
     routed = _parsed(CODEC.countersign(H49, _copies(2))[0])
     unreadable = b"\xff\xff\xff"
     routed.stamps.head = unreadable
-    routed.stamps.hub_signature = HUB.sign(STAMPS_CONTEXT, unreadable)
+    routed.stamps.signature = HUB.sign(STAMPS_CONTEXT, unreadable)
     assert _refusal(routed) == "routed.stamps.head"
     future = envelope_pb2.StampTreeHead.FromString(
         _parsed(CODEC.countersign(H49, _copies(2))[0]).stamps.head
     )
     future.version = 2
     routed.stamps.head = future.SerializeToString()
-    routed.stamps.hub_signature = HUB.sign(STAMPS_CONTEXT, routed.stamps.head)
+    routed.stamps.signature = HUB.sign(STAMPS_CONTEXT, routed.stamps.head)
     assert _refusal(routed) == "routed.stamps.head.version"
 
 
@@ -205,6 +196,6 @@ def test_a_stamp_tree_signature_cannot_pass_as_a_lone_stamps() -> None:
     lone = envelope_pb2.RoutedEnvelope(
         envelope=routed.envelope,
         stamp=routed.stamps.head,
-        hub_signature=routed.stamps.hub_signature,
+        hub_signature=routed.stamps.signature,
     )
     assert _refusal(lone) == "routed.hub_signature"

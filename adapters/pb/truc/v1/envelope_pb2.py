@@ -24,39 +24,41 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16truc/v1/envelope.proto\x12\x07truc.v1\"\x96\x02\n\x0e\x45nvelopeHeader\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\"\n\x04kind\x18\x03 \x01(\x0e\x32\x14.truc.v1.MessageKind\x12\x0e\n\x06sender\x18\x04 \x01(\t\x12\x12\n\nrecipients\x18\x05 \x03(\t\x12\x13\n\x0b\x64ocument_id\x18\x06 \x01(\t\x12\x14\n\x0csigned_at_ms\x18\x07 \x01(\x03\x12\x0e\n\x06key_id\x18\x08 \x01(\t\x12\x16\n\x0epayload_sha256\x18\t \x01(\x0c\x12\x14\n\x0cpayload_size\x18\n \x01(\x04\x12.\n\x0b\x61ttachments\x18\x0b \x03(\x0b\x32\x19.truc.v1.AttachmentDigest\">\n\x10\x41ttachmentDigest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06sha256\x18\x02 \x01(\x0c\x12\x0c\n\x04size\x18\x03 \x01(\x04\">\n\x08\x45nvelope\x12\x0e\n\x06header\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x12\x0f\n\x07payload\x18\x03 \x01(\x0c\"\xb9\x01\n\x08HubStamp\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x11\n\trecipient\x18\x03 \x01(\t\x12\x17\n\x0fledger_position\x18\x04 \x01(\x04\x12\x16\n\x0ereceived_at_ms\x18\x05 \x01(\x03\x12\x15\n\rheader_sha256\x18\x06 \x01(\x0c\x12\x19\n\x11sender_public_key\x18\x07 \x01(\x0c\x12\x12\n\nhub_key_id\x18\x08 \x01(\t\"q\n\x0eRoutedEnvelope\x12\x10\n\x08\x65nvelope\x18\x01 \x01(\x0c\x12\r\n\x05stamp\x18\x02 \x01(\x0c\x12\x15\n\rhub_signature\x18\x03 \x01(\x0c\x12\'\n\x06stamps\x18\x04 \x01(\x0b\x32\x17.truc.v1.StampInclusion\"m\n\rStampTreeHead\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x11\n\trecipient\x18\x02 \x01(\t\x12\x11\n\ttree_size\x18\x03 \x01(\x04\x12\x11\n\troot_hash\x18\x04 \x01(\x0c\x12\x12\n\nhub_key_id\x18\x05 \x01(\t\"]\n\x0eStampInclusion\x12\x0c\n\x04head\x18\x01 \x01(\x0c\x12\x15\n\rhub_signature\x18\x02 \x01(\x0c\x12\x12\n\nleaf_index\x18\x03 \x01(\x04\x12\x12\n\naudit_path\x18\x04 \x03(\x0c\"\x17\n\x06\x42undle\x12\r\n\x05items\x18\x01 \x03(\x0c\"\xc8\x01\n\x07Receipt\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x13\n\x0b\x64ocument_id\x18\x03 \x01(\t\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x04 \x01(\x08\x12\x17\n\x0fledger_position\x18\x05 \x01(\x04\x12\x16\n\x0erecorded_at_ms\x18\x06 \x01(\x03\x12\x13\n\x0breject_code\x18\x07 \x01(\t\x12\x15\n\rreject_reason\x18\x08 \x01(\t\x12\x14\n\x0c\x64\x65livered_to\x18\t \x01(\t\"I\n\rSignedReceipt\x12\x0f\n\x07receipt\x18\x01 \x01(\x0c\x12\x15\n\rhub_signature\x18\x02 \x01(\x0c\x12\x10\n\x08receipts\x18\x03 \x01(\x0c\"2\n\x0cReceiptBatch\x12\"\n\x08receipts\x18\x01 \x03(\x0b\x32\x10.truc.v1.Receipt\"^\n\x08\x44\x65livery\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65livered_at_ms\x18\x02 \x01(\x03\x12%\n\x05items\x18\x03 \x03(\x0b\x32\x16.truc.v1.DeliveredItem\"8\n\rDeliveredItem\x12\x13\n\x0b\x64ocument_id\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t*\xe6\x01\n\x0bMessageKind\x12\x1c\n\x18MESSAGE_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15MESSAGE_KIND_DOCUMENT\x10\x01\x12\x17\n\x13MESSAGE_KIND_STATUS\x10\x02\x12\x19\n\x15MESSAGE_KIND_DELIVERY\x10\x03\x12\x18\n\x14MESSAGE_KIND_DOSSIER\x10\x04\x12\x17\n\x13MESSAGE_KIND_POSTAL\x10\x05\x12\x17\n\x13MESSAGE_KIND_LOOKUP\x10\x06\x12\x1e\n\x1aMESSAGE_KIND_LOOKUP_ANSWER\x10\x07\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16truc/v1/envelope.proto\x12\x07truc.v1\"\x96\x02\n\x0e\x45nvelopeHeader\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\"\n\x04kind\x18\x03 \x01(\x0e\x32\x14.truc.v1.MessageKind\x12\x0e\n\x06sender\x18\x04 \x01(\t\x12\x12\n\nrecipients\x18\x05 \x03(\t\x12\x13\n\x0b\x64ocument_id\x18\x06 \x01(\t\x12\x14\n\x0csigned_at_ms\x18\x07 \x01(\x03\x12\x0e\n\x06key_id\x18\x08 \x01(\t\x12\x16\n\x0epayload_sha256\x18\t \x01(\x0c\x12\x14\n\x0cpayload_size\x18\n \x01(\x04\x12.\n\x0b\x61ttachments\x18\x0b \x03(\x0b\x32\x19.truc.v1.AttachmentDigest\">\n\x10\x41ttachmentDigest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06sha256\x18\x02 \x01(\x0c\x12\x0c\n\x04size\x18\x03 \x01(\x04\"N\n\x08\x45nvelope\x12\x0e\n\x06header\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x12\x0f\n\x07payload\x18\x03 \x01(\x0c\x12\x0e\n\x06sealed\x18\x04 \x01(\x0c\"i\n\x10\x45nvelopeTreeHead\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x0e\n\x06sender\x18\x02 \x01(\t\x12\x0e\n\x06key_id\x18\x03 \x01(\t\x12\x11\n\ttree_size\x18\x04 \x01(\x04\x12\x11\n\troot_hash\x18\x05 \x01(\x0c\"\xb9\x01\n\x08HubStamp\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x11\n\trecipient\x18\x03 \x01(\t\x12\x17\n\x0fledger_position\x18\x04 \x01(\x04\x12\x16\n\x0ereceived_at_ms\x18\x05 \x01(\x03\x12\x15\n\rheader_sha256\x18\x06 \x01(\x0c\x12\x19\n\x11sender_public_key\x18\x07 \x01(\x0c\x12\x12\n\nhub_key_id\x18\x08 \x01(\t\"p\n\x0eRoutedEnvelope\x12\x10\n\x08\x65nvelope\x18\x01 \x01(\x0c\x12\r\n\x05stamp\x18\x02 \x01(\x0c\x12\x15\n\rhub_signature\x18\x03 \x01(\x0c\x12&\n\x06stamps\x18\x04 \x01(\x0b\x32\x16.truc.v1.TreeInclusion\"m\n\rStampTreeHead\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x11\n\trecipient\x18\x02 \x01(\t\x12\x11\n\ttree_size\x18\x03 \x01(\x04\x12\x11\n\troot_hash\x18\x04 \x01(\x0c\x12\x12\n\nhub_key_id\x18\x05 \x01(\t\"X\n\rTreeInclusion\x12\x0c\n\x04head\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x12\x12\n\nleaf_index\x18\x03 \x01(\x04\x12\x12\n\naudit_path\x18\x04 \x03(\x0c\"\x17\n\x06\x42undle\x12\r\n\x05items\x18\x01 \x03(\x0c\"\xc8\x01\n\x07Receipt\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x13\n\x0b\x64ocument_id\x18\x03 \x01(\t\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x04 \x01(\x08\x12\x17\n\x0fledger_position\x18\x05 \x01(\x04\x12\x16\n\x0erecorded_at_ms\x18\x06 \x01(\x03\x12\x13\n\x0breject_code\x18\x07 \x01(\t\x12\x15\n\rreject_reason\x18\x08 \x01(\t\x12\x14\n\x0c\x64\x65livered_to\x18\t \x01(\t\"I\n\rSignedReceipt\x12\x0f\n\x07receipt\x18\x01 \x01(\x0c\x12\x15\n\rhub_signature\x18\x02 \x01(\x0c\x12\x10\n\x08receipts\x18\x03 \x01(\x0c\"2\n\x0cReceiptBatch\x12\"\n\x08receipts\x18\x01 \x03(\x0b\x32\x10.truc.v1.Receipt\"^\n\x08\x44\x65livery\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65livered_at_ms\x18\x02 \x01(\x03\x12%\n\x05items\x18\x03 \x03(\x0b\x32\x16.truc.v1.DeliveredItem\"8\n\rDeliveredItem\x12\x13\n\x0b\x64ocument_id\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t*\xe6\x01\n\x0bMessageKind\x12\x1c\n\x18MESSAGE_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15MESSAGE_KIND_DOCUMENT\x10\x01\x12\x17\n\x13MESSAGE_KIND_STATUS\x10\x02\x12\x19\n\x15MESSAGE_KIND_DELIVERY\x10\x03\x12\x18\n\x14MESSAGE_KIND_DOSSIER\x10\x04\x12\x17\n\x13MESSAGE_KIND_POSTAL\x10\x05\x12\x17\n\x13MESSAGE_KIND_LOOKUP\x10\x06\x12\x1e\n\x1aMESSAGE_KIND_LOOKUP_ANSWER\x10\x07\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'truc.v1.envelope_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MESSAGEKIND']._serialized_start=1463
-  _globals['_MESSAGEKIND']._serialized_end=1693
+  _globals['_MESSAGEKIND']._serialized_start=1580
+  _globals['_MESSAGEKIND']._serialized_end=1810
   _globals['_ENVELOPEHEADER']._serialized_start=36
   _globals['_ENVELOPEHEADER']._serialized_end=314
   _globals['_ATTACHMENTDIGEST']._serialized_start=316
   _globals['_ATTACHMENTDIGEST']._serialized_end=378
   _globals['_ENVELOPE']._serialized_start=380
-  _globals['_ENVELOPE']._serialized_end=442
-  _globals['_HUBSTAMP']._serialized_start=445
-  _globals['_HUBSTAMP']._serialized_end=630
-  _globals['_ROUTEDENVELOPE']._serialized_start=632
-  _globals['_ROUTEDENVELOPE']._serialized_end=745
-  _globals['_STAMPTREEHEAD']._serialized_start=747
-  _globals['_STAMPTREEHEAD']._serialized_end=856
-  _globals['_STAMPINCLUSION']._serialized_start=858
-  _globals['_STAMPINCLUSION']._serialized_end=951
-  _globals['_BUNDLE']._serialized_start=953
-  _globals['_BUNDLE']._serialized_end=976
-  _globals['_RECEIPT']._serialized_start=979
-  _globals['_RECEIPT']._serialized_end=1179
-  _globals['_SIGNEDRECEIPT']._serialized_start=1181
-  _globals['_SIGNEDRECEIPT']._serialized_end=1254
-  _globals['_RECEIPTBATCH']._serialized_start=1256
-  _globals['_RECEIPTBATCH']._serialized_end=1306
-  _globals['_DELIVERY']._serialized_start=1308
-  _globals['_DELIVERY']._serialized_end=1402
-  _globals['_DELIVEREDITEM']._serialized_start=1404
-  _globals['_DELIVEREDITEM']._serialized_end=1460
+  _globals['_ENVELOPE']._serialized_end=458
+  _globals['_ENVELOPETREEHEAD']._serialized_start=460
+  _globals['_ENVELOPETREEHEAD']._serialized_end=565
+  _globals['_HUBSTAMP']._serialized_start=568
+  _globals['_HUBSTAMP']._serialized_end=753
+  _globals['_ROUTEDENVELOPE']._serialized_start=755
+  _globals['_ROUTEDENVELOPE']._serialized_end=867
+  _globals['_STAMPTREEHEAD']._serialized_start=869
+  _globals['_STAMPTREEHEAD']._serialized_end=978
+  _globals['_TREEINCLUSION']._serialized_start=980
+  _globals['_TREEINCLUSION']._serialized_end=1068
+  _globals['_BUNDLE']._serialized_start=1070
+  _globals['_BUNDLE']._serialized_end=1093
+  _globals['_RECEIPT']._serialized_start=1096
+  _globals['_RECEIPT']._serialized_end=1296
+  _globals['_SIGNEDRECEIPT']._serialized_start=1298
+  _globals['_SIGNEDRECEIPT']._serialized_end=1371
+  _globals['_RECEIPTBATCH']._serialized_start=1373
+  _globals['_RECEIPTBATCH']._serialized_end=1423
+  _globals['_DELIVERY']._serialized_start=1425
+  _globals['_DELIVERY']._serialized_end=1519
+  _globals['_DELIVEREDITEM']._serialized_start=1521
+  _globals['_DELIVEREDITEM']._serialized_end=1577
 # @@protoc_insertion_point(module_scope)

@@ -63,14 +63,30 @@ class AttachmentDigest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., sha256: _Optional[bytes] = ..., size: _Optional[int] = ...) -> None: ...
 
 class Envelope(_message.Message):
-    __slots__ = ("header", "signature", "payload")
+    __slots__ = ("header", "signature", "payload", "sealed")
     HEADER_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    SEALED_FIELD_NUMBER: _ClassVar[int]
     header: bytes
     signature: bytes
     payload: bytes
-    def __init__(self, header: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., payload: _Optional[bytes] = ...) -> None: ...
+    sealed: bytes
+    def __init__(self, header: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., payload: _Optional[bytes] = ..., sealed: _Optional[bytes] = ...) -> None: ...
+
+class EnvelopeTreeHead(_message.Message):
+    __slots__ = ("version", "sender", "key_id", "tree_size", "root_hash")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    SENDER_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    TREE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    ROOT_HASH_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    sender: str
+    key_id: str
+    tree_size: int
+    root_hash: bytes
+    def __init__(self, version: _Optional[int] = ..., sender: _Optional[str] = ..., key_id: _Optional[str] = ..., tree_size: _Optional[int] = ..., root_hash: _Optional[bytes] = ...) -> None: ...
 
 class HubStamp(_message.Message):
     __slots__ = ("version", "message_id", "recipient", "ledger_position", "received_at_ms", "header_sha256", "sender_public_key", "hub_key_id")
@@ -101,8 +117,8 @@ class RoutedEnvelope(_message.Message):
     envelope: bytes
     stamp: bytes
     hub_signature: bytes
-    stamps: StampInclusion
-    def __init__(self, envelope: _Optional[bytes] = ..., stamp: _Optional[bytes] = ..., hub_signature: _Optional[bytes] = ..., stamps: _Optional[_Union[StampInclusion, _Mapping]] = ...) -> None: ...
+    stamps: TreeInclusion
+    def __init__(self, envelope: _Optional[bytes] = ..., stamp: _Optional[bytes] = ..., hub_signature: _Optional[bytes] = ..., stamps: _Optional[_Union[TreeInclusion, _Mapping]] = ...) -> None: ...
 
 class StampTreeHead(_message.Message):
     __slots__ = ("version", "recipient", "tree_size", "root_hash", "hub_key_id")
@@ -118,17 +134,17 @@ class StampTreeHead(_message.Message):
     hub_key_id: str
     def __init__(self, version: _Optional[int] = ..., recipient: _Optional[str] = ..., tree_size: _Optional[int] = ..., root_hash: _Optional[bytes] = ..., hub_key_id: _Optional[str] = ...) -> None: ...
 
-class StampInclusion(_message.Message):
-    __slots__ = ("head", "hub_signature", "leaf_index", "audit_path")
+class TreeInclusion(_message.Message):
+    __slots__ = ("head", "signature", "leaf_index", "audit_path")
     HEAD_FIELD_NUMBER: _ClassVar[int]
-    HUB_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     LEAF_INDEX_FIELD_NUMBER: _ClassVar[int]
     AUDIT_PATH_FIELD_NUMBER: _ClassVar[int]
     head: bytes
-    hub_signature: bytes
+    signature: bytes
     leaf_index: int
     audit_path: _containers.RepeatedScalarFieldContainer[bytes]
-    def __init__(self, head: _Optional[bytes] = ..., hub_signature: _Optional[bytes] = ..., leaf_index: _Optional[int] = ..., audit_path: _Optional[_Iterable[bytes]] = ...) -> None: ...
+    def __init__(self, head: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., leaf_index: _Optional[int] = ..., audit_path: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class Bundle(_message.Message):
     __slots__ = ("items",)
