@@ -32,6 +32,9 @@ CREATE TABLE IF NOT EXISTS inbox (
     acknowledged_at_ms INTEGER
 );
 CREATE INDEX IF NOT EXISTS inbox_document ON inbox(document_id);
+-- What the agency system has not taken yet: listing it (an Inbox or InboxBatches call, a
+-- poll) walks only these rows, not every item ever acknowledged since delivery id `after`.
+CREATE INDEX IF NOT EXISTS inbox_pending ON inbox(delivery_id) WHERE acknowledged_at_ms IS NULL;
 CREATE TABLE IF NOT EXISTS sent (
     message_id TEXT PRIMARY KEY,
     document_id TEXT NOT NULL,
@@ -46,6 +49,8 @@ CREATE TABLE IF NOT EXISTS sent (
     reject_reason TEXT
 );
 CREATE INDEX IF NOT EXISTS sent_document ON sent(document_id);
+-- What the hub has not answered yet, oldest first: each republishing round reads only these.
+CREATE INDEX IF NOT EXISTS sent_unconfirmed ON sent(created_at_ms) WHERE accepted IS NULL;
 CREATE TABLE IF NOT EXISTS uploads (
     object_name TEXT PRIMARY KEY,
     name TEXT NOT NULL,

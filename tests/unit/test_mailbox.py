@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +100,58 @@ def test_inbox_after_skips_up_to_and_including_the_given_delivery_id(mailbox: Ma
     assert [r.message_id for r in mailbox.inbox(after=1)] == ["b", "c"]
     assert [r.message_id for r in mailbox.inbox(after=3)] == []
     assert [r.message_id for r in mailbox.inbox(after=0)] == ["a", "b", "c"]
+
+
+def test_listing_what_is_pending_walks_only_the_pending_rows(path: Path, mailbox: Mailbox) -> None:
+    """An agency system that polls from the start must not cost a walk over every item it
+    ever acknowledged: the pending items have an index of their own, which the statements
+    listing them use."""
+    for message_id in ("a", "b", "c"):
+        _receive(mailbox, message_id)
+    mailbox.acknowledge_many([1, 2], now_ms=5000)
+    plans = _plans(
+        path,
+        mailbox,
+        lambda: (mailbox.inbox(), mailbox.has_inbox_after(0), mailbox.has_inbox_after(3)),
+    )
+    assert [r.message_id for r in mailbox.inbox()] == ["c"]
+    assert mailbox.has_inbox_after(0) and not mailbox.has_inbox_after(3)
+    assert len(plans) == 3
+    assert all("USING INDEX inbox_pending" in plan for plan in plans), plans
+
+
+def test_finding_what_to_publish_again_walks_only_the_unanswered(
+    path: Path, mailbox: Mailbox
+) -> None:
+    """Each republishing round looks for the messages the hub has not answered: it must not
+    walk every message this member ever sent."""
+    for message_id, created in (("a", 1000), ("b", 2000), ("c", 3000)):
+        _send(mailbox, message_id, created_at_ms=created)
+    mailbox.record_receipt("a", accepted=True, position=1, code="", reason="")
+    plans = _plans(
+        path,
+        mailbox,
+        lambda: (mailbox.unconfirmed(), mailbox.unconfirmed(created_by_ms=2500, limit=10)),
+    )
+    assert [r.message_id for r in mailbox.unconfirmed()] == ["b", "c"]
+    assert [r.message_id for r in mailbox.unconfirmed(created_by_ms=2500)] == ["b"]
+    assert len(plans) == 2
+    assert all("USING INDEX sent_unconfirmed" in plan for plan in plans), plans
+
+
+def _plans(path: Path, mailbox: Mailbox, work: Callable[[], object]) -> list[str]:
+    """The query plan of each statement `work` makes the mailbox execute."""
+    statements: list[str] = []
+    mailbox._db.set_trace_callback(statements.append)
+    try:
+        work()
+    finally:
+        mailbox._db.set_trace_callback(None)
+    with sqlite3.connect(path) as db:
+        return [
+            " ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {statement}"))
+            for statement in statements
+        ]
 
 
 def test_acknowledge_marks_an_item_once(mailbox: Mailbox) -> None:
