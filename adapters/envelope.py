@@ -127,6 +127,8 @@ def seal_many(
     message at the hub and at each recipient, and each envelope is still evidence alone.
     """
     headers = [_header_bytes(signer, message, signed_at_ms) for message in messages]
+    if not headers:
+        return []
     if len(headers) == 1:
         ((message_id, header),) = headers
         envelope = envelope_pb2.Envelope(

@@ -91,6 +91,10 @@ def test_each_envelope_sealed_together_verifies_alone_under_one_signed_head(coun
         )
 
 
+def test_nothing_to_seal_signs_nothing() -> None:
+    assert seal_many(SENDER, [], signed_at_ms=NOW_MS) == []
+
+
 def test_a_lone_message_keeps_the_single_form() -> None:
     ((_, raw),) = seal_many(SENDER, _messages(1), signed_at_ms=NOW_MS)
     envelope = _parsed(raw)
