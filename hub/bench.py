@@ -146,16 +146,23 @@ async def wait_until_quiet(
 
 
 async def _stages(
-    nats_url: str, config: HubConfig, data_dir: Path, since: datetime
+    nats_url: str,
+    config: HubConfig,
+    data_dir: Path,
+    since: datetime,
+    run: bench_driver.OpenLoopResult,
 ) -> dict[str, dict[str, float]]:
     """The stage trace of the documents the hub received from `since` on (the stack is
-    stopped; its NATS, ledger and mailboxes are still there)."""
+    stopped; its NATS, ledger and mailboxes are still there), with the agency systems'
+    ends of the open-loop `run`."""
     loop = asyncio.get_running_loop()
     ledger = await loop.run_in_executor(None, Ledger, config.storage(data_dir))
     nc = await jetstream.connect(nats_url, "truc-bench-stages")
     try:
         mailboxes = sorted((data_dir / "adapters").glob("*/mailbox.sqlite3"))
-        return await bench_stages.trace(nc, ledger, mailboxes, since)
+        return await bench_stages.trace(
+            nc, ledger, mailboxes, since, run.handed_ms, run.received_ms
+        )
     finally:
         await jetstream.close(nc)
         await loop.run_in_executor(None, ledger.close)
@@ -399,13 +406,14 @@ async def run_bench(
                     }
                     say(f"latency: {latency_rate:.0f} documents/s for {latency_seconds:.0f} s")
                     latency_since = datetime.now(UTC)
-                    latencies = await driver.ask(
+                    open_loop: bench_driver.OpenLoopResult = await driver.ask(
                         bench_driver.OpenLoop(latency_rate, latency_seconds)
                     )
+                    latencies = open_loop.latencies
                 finally:
                     driver.close()
             say("stages: reading the latency run's timestamps")
-            stages = await _stages(nats_url, config, root / "data", latency_since)
+            stages = await _stages(nats_url, config, root / "data", latency_since, open_loop)
         finally:
             if embedded:
                 embedded.stop()

@@ -42,6 +42,16 @@ class Stop:
 
 Command = Throughput | OpenLoop | Stop
 
+
+@dataclass(frozen=True)
+class OpenLoopResult:
+    """An open-loop run: latencies (seconds), and per document id the Unix ms at which it
+    was handed to the sender's adapter and received by the recipient's system."""
+
+    latencies: list[float]
+    handed_ms: dict[str, float]
+    received_ms: dict[str, float]
+
 # How the agency systems call their adapters: "batch", SendDocumentBatch with whatever is
 # waiting to go (up to BATCH_MAX, one call in flight per sender) and InboxBatches;
 # "stream", one SendDocuments stream per sender and Inbox; "unary", one SendDocument per
@@ -169,6 +179,11 @@ class Driver:
         }
         self.sent_at: dict[str, float] = {}
         self.latencies: list[float] = []
+        # The latency run's wall-clock ends, by document id (Unix ms): when the agency
+        # system handed each document over, and when its recipient's system received it.
+        # hub.bench_stages sets them beside the stack's own timestamps.
+        self.handed_ms: dict[str, float] = {}
+        self.received_ms: dict[str, float] = {}
         self.received = 0
         self.acknowledged = 0
         self.expected = 0
@@ -177,6 +192,7 @@ class Driver:
         self.failure: BaseException | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._streams: dict[str, SenderStream | BatchSender] = {}
+        self._timing = False
 
     def start_receivers(self) -> None:
         self._tasks = [asyncio.create_task(self._receive(m)) for m in self.members]
@@ -185,6 +201,8 @@ class Driver:
         sent = self.sent_at.pop(item.document_id, None)
         if sent is not None:
             self.latencies.append(time.perf_counter() - sent)
+            if item.document_id in self.handed_ms:
+                self.received_ms[item.document_id] = time.time() * 1000
         self.received += 1
 
     def _acknowledged(self, count: int) -> None:
@@ -273,6 +291,8 @@ class Driver:
             ),
         )
         self.sent_at[document_id] = time.perf_counter()
+        if self._timing:
+            self.handed_ms[document_id] = time.time() * 1000
         if self.api == "unary":
             await self.stubs[sender].SendDocument(request, timeout=60)
             return
@@ -298,10 +318,14 @@ class Driver:
         await self._all_done()
         return documents / (time.perf_counter() - start)
 
-    async def open_loop(self, rate: float, seconds: float, first: int) -> list[float]:
-        """Send at a fixed rate (open loop) and return the end-to-end latencies, seconds."""
+    async def open_loop(self, rate: float, seconds: float, first: int) -> OpenLoopResult:
+        """Send at a fixed rate (open loop): the end-to-end latencies, and each document's
+        two ends."""
         count = max(1, int(rate * seconds))
         self.latencies.clear()
+        self.handed_ms.clear()
+        self.received_ms.clear()
+        self._timing = True
         self.expected = self.received + count
         self.done.clear()
         start = time.perf_counter()
@@ -313,7 +337,8 @@ class Driver:
             tasks.append(asyncio.create_task(self.send(first + i)))
         await asyncio.gather(*tasks)
         await self._all_done()
-        return list(self.latencies)
+        self._timing = False
+        return OpenLoopResult(list(self.latencies), dict(self.handed_ms), dict(self.received_ms))
 
     async def close(self) -> None:
         for stream in self._streams.values():

@@ -26,10 +26,12 @@ from ledger.application import Ledger
 from ledger.replay import pages
 
 STAGES = (
+    "handed_to_signed",
     "signed_to_in_stream",
     "in_stream_to_hub",
     "hub_to_out_stream",
     "out_stream_to_mailbox",
+    "mailbox_to_received",
     "mailbox_to_acknowledged",
 )
 Times = dict[str, float]  # message id: Unix ms
@@ -53,13 +55,19 @@ def stage_samples(
     out_stream: Times,
     kept: Times,
     acknowledged: Times,
+    handed: Times | None = None,
+    received: Times | None = None,
 ) -> dict[str, list[float]]:
-    """Per stage, the time each document spent in it (documents seen at both ends only)."""
+    """Per stage, the time each document spent in it (documents seen at both ends only).
+    `handed` and `received` are the agency systems' ends (the latency run's start and end
+    point), by message id; without them their two stages are empty."""
     pairs = {
+        "handed_to_signed": (handed or {}, signed),
         "signed_to_in_stream": (signed, in_stream),
         "in_stream_to_hub": (in_stream, judged),
         "hub_to_out_stream": (judged, out_stream),
         "out_stream_to_mailbox": (out_stream, kept),
+        "mailbox_to_received": (kept, received or {}),
         "mailbox_to_acknowledged": (kept, acknowledged),
     }
     return {
@@ -68,10 +76,12 @@ def stage_samples(
     }
 
 
-def ledger_times(ledger: Ledger, since_ms: float) -> tuple[Times, Times]:
-    """When each document the hub received from `since_ms` on was signed, and judged."""
+def ledger_times(ledger: Ledger, since_ms: float) -> tuple[Times, Times, dict[str, str]]:
+    """When each document the hub received from `since_ms` on was signed, and judged; and
+    each one's message id by document id."""
     signed: Times = {}
     judged: Times = {}
+    message_ids: dict[str, str] = {}
     for page in pages(ledger):
         for _position, event in page:
             if type(event).__qualname__ != "Document.Sent":
@@ -80,7 +90,13 @@ def ledger_times(ledger: Ledger, since_ms: float) -> tuple[Times, Times]:
             if received >= since_ms:
                 signed[event.message_id] = _ms(event.signed_at)
                 judged[event.message_id] = received
-    return signed, judged
+                message_ids[event.document_id] = event.message_id
+    return signed, judged, message_ids
+
+
+def by_message(times: Times, message_ids: dict[str, str]) -> Times:
+    """`times` by document id, re-keyed by message id (documents the ledger has)."""
+    return {message_ids[d]: at for d, at in times.items() if d in message_ids}
 
 
 def mailbox_times(mailboxes: Sequence[Path]) -> tuple[Times, Times]:
@@ -148,14 +164,29 @@ def _message_ids(data: bytes, *, bundled: bool, routed: bool) -> list[str]:
 
 
 async def trace(
-    nc: NATS, ledger: Ledger, mailboxes: Sequence[Path], since: datetime
+    nc: NATS,
+    ledger: Ledger,
+    mailboxes: Sequence[Path],
+    since: datetime,
+    handed: Times | None = None,
+    received: Times | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Percentiles (ms) of each stage, for the documents the hub received from `since` on."""
-    signed, judged = ledger_times(ledger, since.timestamp() * 1000)
+    """Percentiles (ms) of each stage, for the documents the hub received from `since` on;
+    `handed` and `received` (Unix ms by document id) are the agency systems' ends."""
+    signed, judged, message_ids = ledger_times(ledger, since.timestamp() * 1000)
     in_stream = await stored_times(nc, subjects.IN_STREAM, subjects.IN_ALL, since)
     out_stream = await stored_times(nc, subjects.OUT_STREAM, "truc.out.*.msg", since)
     kept, acknowledged = mailbox_times(mailboxes)
-    samples = stage_samples(signed, judged, in_stream, out_stream, kept, acknowledged)
+    samples = stage_samples(
+        signed,
+        judged,
+        in_stream,
+        out_stream,
+        kept,
+        acknowledged,
+        by_message(handed or {}, message_ids),
+        by_message(received or {}, message_ids),
+    )
     return {stage: percentiles(samples[stage]) for stage in STAGES}
 
 

@@ -8,7 +8,7 @@ import uuid
 from adapters.crypto import Signer
 from adapters.envelope import bundle, seal
 from adapters.pb.truc.v1 import envelope_pb2
-from hub.bench_stages import _message_ids, percentiles, stage_samples
+from hub.bench_stages import _message_ids, by_message, percentiles, stage_samples
 from hub.model import Kind
 from tests.support import G22, H49
 
@@ -54,12 +54,29 @@ def test_each_stage_counts_the_documents_seen_at_both_its_ends() -> None:
     acknowledged: dict[str, float] = {}
     samples = stage_samples(signed, judged, in_stream, out_stream, kept, acknowledged)
     assert samples == {
+        "handed_to_signed": [],
         "signed_to_in_stream": [1.0, 2.0],
         "in_stream_to_hub": [4.0, 18.0],
         "hub_to_out_stream": [4.0],
         "out_stream_to_mailbox": [6.0],
+        "mailbox_to_received": [],
         "mailbox_to_acknowledged": [],
     }
+
+
+def test_the_agency_systems_ends_are_stages_of_their_own() -> None:
+    """The load generator's two ends (by document id) are set beside the stack's own times
+    (by message id): how long a document waited before its adapter signed it, and how long
+    the recipient's system took to receive it once kept."""
+    message_ids = {"doc-a": "a", "doc-b": "b"}
+    handed = by_message({"doc-a": -3.0, "doc-b": 6.0, "doc-unknown": 0.0}, message_ids)
+    received = by_message({"doc-a": 20.0}, message_ids)
+    assert handed == {"a": -3.0, "b": 6.0}
+    samples = stage_samples(
+        {"a": 0.0, "b": 10.0}, {}, {}, {}, {"a": 15.0}, {}, handed, received
+    )
+    assert samples["handed_to_signed"] == [3.0, 4.0]
+    assert samples["mailbox_to_received"] == [5.0]
 
 
 def test_percentiles_of_a_stage() -> None:
