@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.errors import LedgerError
+from ledger.sqlite_store import TOPIC as SQLITE_FACTORY
 
 # Schemas are spliced into SQL (quoted) by the projections and position queries.
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -29,7 +30,8 @@ class SqliteStorage:
     def env(self) -> dict[str, str]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         return {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            # eventsourcing's SQLite persistence, with WAL checkpoints off the commits.
+            "PERSISTENCE_MODULE": SQLITE_FACTORY,
             "SQLITE_DBNAME": str(self.path),
             "SQLITE_LOCK_TIMEOUT": "10",
         }

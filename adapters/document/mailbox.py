@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from ledger.sqlite_wal import WalCheckpointer, quiet_commits
+
 # Ids per `IN (...)` query: well under SQLite's limit on bound parameters.
 _SQL_CHUNK = 500
 
@@ -151,7 +153,9 @@ class Mailbox:
         self._lock = threading.Lock()
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        quiet_commits(self._db)  # checkpoints on a thread of their own (ledger.sqlite_wal)
         self._db.executescript(_SCHEMA)
+        self._checkpointer = WalCheckpointer(path).start()
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -165,6 +169,7 @@ class Mailbox:
             self._db.execute("COMMIT")
 
     def close(self) -> None:
+        self._checkpointer.stop()
         with self._lock:
             self._db.close()
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from ledger.application import Ledger
+from ledger.sqlite_store import QuietSQLiteFactory
 from ledger.storage import InvalidStorage, PostgresStorage, SqliteStorage
 from tests.ledger import builders as b
 
@@ -22,7 +23,7 @@ def test_stray_persistence_variables_in_the_environment_are_not_read(
     ledger = Ledger(SqliteStorage(tmp_path / "configured.sqlite3"))
     try:
         ledger.record([b.document("m1", "d1")])
-        assert ledger.factory.__class__.__module__ == "eventsourcing.sqlite"
+        assert isinstance(ledger.factory, QuietSQLiteFactory)  # eventsourcing's SQLite
         assert ledger.repository.cache is None
     finally:
         ledger.close()

@@ -328,7 +328,7 @@ def test_postgres_defaults() -> None:
 
 def test_sqlite_storage_env_names_the_file(tmp_path: Path) -> None:
     env = HubConfig().storage(tmp_path).env()
-    assert env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite"
+    assert env["PERSISTENCE_MODULE"] == "ledger.sqlite_store:QuietSQLiteFactory"
     assert env["SQLITE_DBNAME"] == str(tmp_path / "ledger.sqlite3")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -372,3 +373,10 @@ def test_reopening_the_same_file_keeps_everything(path: Path) -> None:
         assert second.inbox()[-1].delivery_id > 2
     finally:
         second.close()
+
+
+def test_the_mailbox_commits_quietly_and_stops_its_checkpointer_on_close(tmp_path: Path) -> None:
+    mailbox = Mailbox(tmp_path / "mailbox.sqlite3")
+    assert tuple(mailbox._db.execute("PRAGMA wal_autocheckpoint").fetchone()) == (0,)
+    mailbox.close()
+    assert not any(t.name == "wal-checkpoint mailbox.sqlite3" for t in threading.enumerate())
