@@ -32,7 +32,7 @@ from adapters.population.payloads import inspect_lookup
 from hub.errors import MalformedMessage
 from hub.model import AttachmentDigest, Header, Kind, Opened, PayloadFacts, ReceiptFacts
 from ledger.agency import is_valid_code
-from ledger.merkle import MemoryTree, MerkleError, leaf_hash, root_from_inclusion_proof
+from ledger.merkle import MerkleError, all_inclusion_proofs, leaf_hash, root_from_inclusion_proof
 
 ENVELOPE_VERSION = 1
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
@@ -137,13 +137,13 @@ def seal_many(
             payload=messages[0].payload,
         )
         return [(message_id, envelope.SerializeToString(deterministic=True))]
-    tree = MemoryTree.from_data(header for _, header in headers)
+    root, proofs = all_inclusion_proofs([leaf_hash(header) for _, header in headers])
     head = envelope_pb2.EnvelopeTreeHead(
         version=ENVELOPE_VERSION,
         sender=signer.name,
         key_id=signer.key_id,
-        tree_size=tree.size,
-        root_hash=tree.root(),
+        tree_size=len(headers),
+        root_hash=root,
     ).SerializeToString(deterministic=True)
     signature = signer.sign(ENVELOPES_CONTEXT, head)
     return [
@@ -152,17 +152,21 @@ def seal_many(
             envelope_pb2.Envelope(
                 header=header,
                 payload=message.payload,
-                sealed=_inclusion(head, signature, index, tree),
+                sealed=_inclusion(head, signature, index, proofs[index]).SerializeToString(
+                    deterministic=True
+                ),
             ).SerializeToString(deterministic=True),
         )
         for index, ((message_id, header), message) in enumerate(zip(headers, messages, strict=True))
     ]
 
 
-def _inclusion(head: bytes, signature: bytes, index: int, tree: MemoryTree) -> bytes:
+def _inclusion(
+    head: bytes, signature: bytes, index: int, audit_path: list[bytes]
+) -> envelope_pb2.TreeInclusion:
     return envelope_pb2.TreeInclusion(
-        head=head, signature=signature, leaf_index=index, audit_path=tree.inclusion_proof(index)
-    ).SerializeToString(deterministic=True)
+        head=head, signature=signature, leaf_index=index, audit_path=audit_path
+    )
 
 
 def _header_bytes(signer: Signer, message: Sealable, signed_at_ms: int) -> tuple[str, bytes]:
@@ -446,12 +450,12 @@ class ProtobufCodec:
                     hub_signature=self._hub.sign(STAMP_CONTEXT, stamp),
                 ).SerializeToString(deterministic=True)
             ]
-        tree = MemoryTree.from_data(stamp for _, stamp in copies)
+        root, proofs = all_inclusion_proofs([leaf_hash(stamp) for _, stamp in copies])
         head = envelope_pb2.StampTreeHead(
             version=ENVELOPE_VERSION,
             recipient=recipient,
-            tree_size=tree.size,
-            root_hash=tree.root(),
+            tree_size=len(copies),
+            root_hash=root,
             hub_key_id=self._hub.key_id,
         ).SerializeToString(deterministic=True)
         signature = self._hub.sign(STAMPS_CONTEXT, head)
@@ -459,9 +463,7 @@ class ProtobufCodec:
             envelope_pb2.RoutedEnvelope(
                 envelope=envelope,
                 stamp=stamp,
-                stamps=envelope_pb2.TreeInclusion.FromString(
-                    _inclusion(head, signature, index, tree)
-                ),
+                stamps=_inclusion(head, signature, index, proofs[index]),
             ).SerializeToString(deterministic=True)
             for index, (envelope, stamp) in enumerate(copies)
         ]

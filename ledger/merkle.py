@@ -38,6 +38,7 @@ __all__ = [
     "MissingNodeError",
     "ProofLengthError",
     "RootMismatchError",
+    "all_inclusion_proofs",
     "consistency_proof",
     "consistency_proof_length",
     "inclusion_proof",
@@ -275,6 +276,36 @@ def inclusion_proof(index: int, size: int, reader: HashReader) -> list[bytes]:
             begin = split
     proof.reverse()
     return proof
+
+
+def all_inclusion_proofs(hashes: Sequence[bytes]) -> tuple[bytes, list[list[bytes]]]:
+    """The root of the tree of leaf ``hashes`` and every leaf's inclusion proof, the same as
+    ``inclusion_proof`` gives, with each node hashed once: n - 1 hashes for them all.
+
+    For a batch sealed together (a call's envelopes, a bundle's stamps), where proofs one
+    by one through a ``MemoryTree`` hashed each sibling subtree again for every leaf (about
+    four times the work at 28 leaves). The recursion follows RFC 9162's split, so it is
+    at most 64 deep.
+    """
+    for position, item in enumerate(hashes):
+        _check_hash(f"hashes[{position}]", item)
+    if not hashes:
+        return EMPTY_ROOT, []
+    _check_size("size", len(hashes))
+    proofs: list[list[bytes]] = [[] for _ in hashes]
+
+    def subtree(begin: int, end: int) -> bytes:
+        if end - begin == 1:
+            return hashes[begin]
+        split = begin + _split_point(end - begin)
+        left, right = subtree(begin, split), subtree(split, end)
+        for index in range(begin, split):  # below this node, lower siblings came first
+            proofs[index].append(right)
+        for index in range(split, end):
+            proofs[index].append(left)
+        return node_hash(left, right)
+
+    return subtree(0, len(hashes)), proofs
 
 
 def consistency_proof(old_size: int, new_size: int, reader: HashReader) -> list[bytes]:

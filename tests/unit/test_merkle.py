@@ -29,6 +29,7 @@ from ledger.merkle import (
     MissingNodeError,
     ProofLengthError,
     RootMismatchError,
+    all_inclusion_proofs,
     consistency_proof,
     consistency_proof_length,
     inclusion_proof,
@@ -654,3 +655,31 @@ def test_frontier_matches_root_for_every_prefix_and_round_trips(count: int, seed
             frontier.append(hashes[size])
             tree.append(hashes[size])
     assert Frontier.from_reader(count, tree) == frontier
+
+
+@pytest.mark.parametrize("size", sorted(ROOTS))
+def test_all_inclusion_proofs_match_the_vectors_and_one_by_one(size: int) -> None:
+    root, proofs = all_inclusion_proofs(LEAF_HASHES[:size])
+    assert root == ROOTS[size]
+    assert proofs == [inclusion_proof(i, size, VECTOR_TREE) for i in range(size)]
+    for index, size_, proof in INCLUSION:
+        if size_ == size:
+            assert proofs[index] == proof
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(min_value=1, max_value=len(BIG)))
+def test_all_inclusion_proofs_of_any_size_verify(size: int) -> None:
+    root, proofs = all_inclusion_proofs(BIG[:size])
+    assert root == BIG_ROOTS[size]
+    assert len(proofs) == size
+    for index in (0, size // 2, size - 1):
+        assert proofs[index] == ref_path(index, BIG[:size])
+        verify_inclusion(BIG[index], index, size, proofs[index], root)
+
+
+def test_all_inclusion_proofs_of_nothing_and_of_bad_hashes() -> None:
+    assert all_inclusion_proofs([]) == (EMPTY_ROOT, [])
+    assert all_inclusion_proofs([LEAF_HASHES[0]]) == (LEAF_HASHES[0], [[]])
+    with pytest.raises(HashSizeError, match=r"hashes\[1\] must be 32 bytes, got 31"):
+        all_inclusion_proofs([LEAF_HASHES[0], b"x" * 31])
