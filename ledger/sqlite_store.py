@@ -1,8 +1,11 @@
-"""eventsourcing's SQLite persistence, with commits that never checkpoint the WAL.
+"""eventsourcing's SQLite persistence, with commits that never checkpoint the WAL and
+writers of several processes let in turn without SQLite's sleeps.
 
 The same recorders, tables and files as `eventsourcing.sqlite`; only each connection is
-told not to checkpoint in its commits, and the factory keeps a `WalCheckpointer` running
-while it is open (`ledger.sqlite_wal` says why: a commit in a few hundred took 10-20 ms).
+told not to checkpoint in its commits, the factory keeps a `WalCheckpointer` running
+while it is open (`ledger.sqlite_wal` says why: a commit in a few hundred took 10-20 ms),
+and a connection for writing comes with the database's `WriteTurnstile` held
+(`ledger.sqlite_turnstile` says why).
 """
 
 from __future__ import annotations
@@ -10,13 +13,40 @@ from __future__ import annotations
 from eventsourcing.sqlite import SQLiteConnection, SQLiteConnectionPool, SQLiteFactory
 from eventsourcing.utils import Environment, EnvType
 
+from ledger.sqlite_turnstile import WriteTurnstile
 from ledger.sqlite_wal import WalCheckpointer
+
+# When the storage sets no lock timeout: eventsourcing's (and Python's) default.
+DEFAULT_LOCK_TIMEOUT = 5.0
 
 TOPIC = "ledger.sqlite_store:QuietSQLiteFactory"
 
 
 class QuietCommitPool(SQLiteConnectionPool):
-    """Connections with SQLite's automatic checkpoints off."""
+    """Connections with SQLite's automatic checkpoints off; the one for writing (this
+    pool issues one at a time) handed out with the turnstile held until it is put back."""
+
+    turnstile: WriteTurnstile | None = None
+
+    def get_connection(
+        self, timeout: float | None = None, *, is_writer: bool | None = None
+    ) -> SQLiteConnection:
+        connection = super().get_connection(timeout, is_writer=is_writer)
+        if is_writer is True and self.turnstile is not None:
+            try:
+                self.turnstile.acquire()
+            except BaseException:
+                super().put_connection(connection)
+                raise
+        return connection
+
+    def put_connection(self, conn: SQLiteConnection) -> None:
+        writer = conn.is_writer is True
+        try:
+            super().put_connection(conn)
+        finally:
+            if writer and self.turnstile is not None:
+                self.turnstile.release()
 
     def _create_connection(self) -> SQLiteConnection:
         connection = super()._create_connection()
@@ -45,9 +75,15 @@ class QuietSQLiteFactory(SQLiteFactory):
         )
         self.checkpointer: WalCheckpointer | None = None
         if not pool.is_sqlite_memory_mode:
+            self.datastore.pool.turnstile = WriteTurnstile(
+                pool.db_name, timeout=float(pool.lock_timeout or DEFAULT_LOCK_TIMEOUT)
+            )
             self.checkpointer = WalCheckpointer(pool.db_name).start()
 
     def close(self) -> None:
         if self.checkpointer is not None:
             self.checkpointer.stop()
         super().close()
+        turnstile = self.datastore.pool.turnstile  # type: ignore[attr-defined]
+        if turnstile is not None:
+            turnstile.close()
