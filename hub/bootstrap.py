@@ -33,7 +33,6 @@ from adapters.grpc_server import server_credentials, start_server
 from adapters.keystore import KeyStore
 from adapters.nats import auth, jetstream
 from adapters.nats.embedded import EmbeddedNats, choose_port
-from adapters.nats.standing_pull import StandingPull
 from adapters.pb.truc.v1 import (
     dossier_pb2_grpc,
     exchange_pb2,
@@ -458,9 +457,7 @@ async def start_stack(
     if transparency is not None:
         stack.transparency_task = asyncio.create_task(transparency.run(stack.transparency_stop))
         stack.tasks.append(asyncio.create_task(serve_proofs(hub_nc, transparency)))
-    sub = await StandingPull.bind(
-        hub_nc, subjects.IN_STREAM, subjects.HUB_CONSUMER, prefetch=2 * config.batch_size
-    )
+    sub = await js.pull_subscribe_bind(durable=subjects.HUB_CONSUMER, stream=subjects.IN_STREAM)
 
     def _observe(report: BatchReport) -> None:
         if transparency is not None:

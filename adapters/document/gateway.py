@@ -45,7 +45,6 @@ from adapters.envelope import (
     unbundle,
 )
 from adapters.nats.jetstream import JetStreamPublisher, pull_loop, raise_failures
-from adapters.nats.standing_pull import StandingPull
 from adapters.pb.truc.v1 import document_pb2, envelope_pb2
 from hub import subjects
 from hub.batching import batch_id, bundles
@@ -192,11 +191,11 @@ class DocumentGateway:
     # -- lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        deliveries = await StandingPull.bind(
-            self._nc, subjects.OUT_STREAM, subjects.delivery_consumer(self.member), prefetch=128
+        deliveries = await self._js.pull_subscribe_bind(
+            durable=subjects.delivery_consumer(self.member), stream=subjects.OUT_STREAM
         )
-        receipts = await StandingPull.bind(
-            self._nc, subjects.OUT_STREAM, subjects.receipt_consumer(self.member), prefetch=512
+        receipts = await self._js.pull_subscribe_bind(
+            durable=subjects.receipt_consumer(self.member), stream=subjects.OUT_STREAM
         )
         self._tasks = [
             asyncio.create_task(

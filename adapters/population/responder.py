@@ -26,7 +26,6 @@ from nats.js import JetStreamContext
 from adapters.crypto import Signer
 from adapters.envelope import EnvelopeError, open_receipts, open_routed, seal
 from adapters.nats.jetstream import pull_loop
-from adapters.nats.standing_pull import StandingPull
 from adapters.population.payloads import answer_payload, parse_request
 from hub import subjects
 from hub.errors import MalformedMessage
@@ -63,7 +62,6 @@ class PopulationResponder:
         self.member = member
         self._signer = signer
         self._hub_key = hub_public_key
-        self._nc = nc
         self._js: JetStreamContext = nc.jetstream()
         self._verify = verify
         self._clock = clock
@@ -83,11 +81,11 @@ class PopulationResponder:
         self._signer = signer
 
     async def start(self) -> None:
-        requests = await StandingPull.bind(
-            self._nc, subjects.OUT_STREAM, subjects.delivery_consumer(self.member), prefetch=128
+        requests = await self._js.pull_subscribe_bind(
+            durable=subjects.delivery_consumer(self.member), stream=subjects.OUT_STREAM
         )
-        receipts = await StandingPull.bind(
-            self._nc, subjects.OUT_STREAM, subjects.receipt_consumer(self.member), prefetch=512
+        receipts = await self._js.pull_subscribe_bind(
+            durable=subjects.receipt_consumer(self.member), stream=subjects.OUT_STREAM
         )
         self._tasks = [
             asyncio.create_task(
