@@ -14,7 +14,7 @@ from eventsourcing.sqlite import SQLiteConnection, SQLiteConnectionPool, SQLiteF
 from eventsourcing.utils import Environment, EnvType
 
 from ledger.sqlite_turnstile import WriteTurnstile
-from ledger.sqlite_wal import WalCheckpointer
+from ledger.sqlite_wal import WalCheckpointer, quiet_commits
 
 # When the storage sets no lock timeout: eventsourcing's (and Python's) default.
 DEFAULT_LOCK_TIMEOUT = 5.0
@@ -52,7 +52,7 @@ class QuietCommitPool(SQLiteConnectionPool):
         connection = super()._create_connection()
         if not self.is_sqlite_memory_mode:
             cursor = connection.cursor()
-            cursor.execute("PRAGMA wal_autocheckpoint=0")
+            quiet_commits(cursor.sqlite_cursor)
             cursor.sqlite_cursor.close()
         return connection
 
@@ -74,16 +74,17 @@ class QuietSQLiteFactory(SQLiteFactory):
             pre_ping=pool.pre_ping,
         )
         self.checkpointer: WalCheckpointer | None = None
+        self.turnstile: WriteTurnstile | None = None
         if not pool.is_sqlite_memory_mode:
-            self.datastore.pool.turnstile = WriteTurnstile(
+            self.turnstile = WriteTurnstile(
                 pool.db_name, timeout=float(pool.lock_timeout or DEFAULT_LOCK_TIMEOUT)
             )
+            self.datastore.pool.turnstile = self.turnstile
             self.checkpointer = WalCheckpointer(pool.db_name).start()
 
     def close(self) -> None:
         if self.checkpointer is not None:
             self.checkpointer.stop()
         super().close()
-        turnstile = self.datastore.pool.turnstile  # type: ignore[attr-defined]
-        if turnstile is not None:
-            turnstile.close()
+        if self.turnstile is not None:
+            self.turnstile.close()

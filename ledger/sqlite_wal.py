@@ -27,8 +27,8 @@ log = logging.getLogger(__name__)
 CHECKPOINT_SECONDS = 0.5
 
 
-def quiet_commits(connection: sqlite3.Connection) -> None:
-    """Commits on `connection` never checkpoint (a `WalCheckpointer` does)."""
+def quiet_commits(connection: sqlite3.Connection | sqlite3.Cursor) -> None:
+    """Commits on `connection` (or a cursor's) never checkpoint (a `WalCheckpointer` does)."""
     connection.execute("PRAGMA wal_autocheckpoint=0")
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,14 +13,7 @@ from ledger.sqlite_store import QuietSQLiteFactory
 from ledger.sqlite_wal import WalCheckpointer, quiet_commits
 from ledger.storage import SqliteStorage
 from tests.ledger import builders as b
-
-
-def _eventually(condition: Callable[[], bool], within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)  # polling a condition under a deadline
+from tests.support import wait_until
 
 
 def _wal_database(path: Path) -> sqlite3.Connection:
@@ -64,10 +55,10 @@ def test_the_checkpointer_copies_the_wal_back_while_the_writer_goes_on(tmp_path:
         for _ in range(200):
             db.execute("INSERT INTO t VALUES (randomblob(4000))")
         rounds = checkpointer.rounds
-        _eventually(lambda: checkpointer.rounds >= rounds + 2)
+        wait_until(lambda: checkpointer.rounds >= rounds + 2, timeout=10, what="two more rounds")
         assert db.execute("SELECT count(*) FROM t").fetchone() == (200,)
         # What the writer committed is in the database file, not only in the WAL.
-        _eventually(lambda: _frames_uncopied(path) == 0)
+        wait_until(lambda: _frames_uncopied(path) == 0, timeout=10, what="the WAL copied back")
     finally:
         checkpointer.stop()
         db.close()
@@ -78,12 +69,12 @@ def test_the_checkpointer_waits_for_a_database_that_is_not_there_yet(tmp_path: P
     path = tmp_path / "later.sqlite3"
     checkpointer = WalCheckpointer(path, every=0.02).start()
     try:
-        _eventually(lambda: checkpointer.attempts >= 3)
+        wait_until(lambda: checkpointer.attempts >= 3, timeout=10, what="three rounds")
         assert not path.exists()  # rounds that found nothing did not create it
         assert checkpointer.rounds == 0
         db = _wal_database(path)
         db.execute("INSERT INTO t VALUES (x'00')")
-        _eventually(lambda: checkpointer.rounds > 0)
+        wait_until(lambda: checkpointer.rounds > 0, timeout=10, what="a checkpoint")
         db.close()
     finally:
         checkpointer.stop()
